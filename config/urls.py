@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+from config.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("perflink.web.urls")),
+]

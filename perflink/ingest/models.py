@@ -1,0 +1,193 @@
+"""Source systems, batches and the canonical record tables (see docs/data-model.md).
+
+Every record keeps where it came from: tenant, source system, external id, batch, received time and
+version. (source system, external id) is unique, so a re-sent record updates instead of duplicating.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from perflink.core.models import TenantOwned
+from perflink.ingest.choices import (
+    BatchStatus,
+    Channel,
+    PaymentKind,
+    PolicyStatus,
+    ProductLine,
+    RecordKind,
+    Severity,
+    SystemKind,
+)
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class SourceSystem(TenantOwned):
+    code = models.CharField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=20, choices=SystemKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="sourcesystem_unique_code")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Batch(TenantOwned):
+    """One delivery of records: a push request, a pulled page run, an imported file, a demo load."""
+
+    source_system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="batches")
+    kind = models.CharField(_("record kind"), max_length=20, choices=RecordKind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=20, choices=BatchStatus.choices, default=BatchStatus.COMMITTED)
+    file_name = models.CharField(_("file"), max_length=255, blank=True)
+    created_by_label = models.CharField(_("by"), max_length=150, blank=True)
+    received_at = models.DateTimeField(_("received"))
+    n_created = models.PositiveIntegerField(default=0)
+    n_updated = models.PositiveIntegerField(default=0)
+    n_unchanged = models.PositiveIntegerField(default=0)
+    n_rejected = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+
+class SourceRecord(TenantOwned):
+    source_system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(_("external id"), max_length=80)
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(_("received"))
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        abstract = True
+
+
+def _unique(name: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(fields=["tenant", "source_system", "external_id"], name=f"{name}_unique_ext")
+
+
+class PolicyRecord(SourceRecord):
+    policy_no = models.CharField(_("policy number"), max_length=40)
+    product_line = models.CharField(_("product line"), max_length=20, choices=ProductLine.choices)
+    agent = models.ForeignKey("org.Employee", on_delete=models.PROTECT, related_name="+", verbose_name=_("agent"))
+    unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
+    applied_on = models.DateField(_("applied on"))
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    terminated_on = models.DateField(_("lapsed / surrendered on"), null=True, blank=True)
+    first_year_premium = models.DecimalField(_("first-year premium"), **MONEY)
+    annualised_premium = models.DecimalField(_("annualised premium"), **MONEY)
+    status = models.CharField(_("status"), max_length=20, choices=PolicyStatus.choices)
+
+    class Meta:
+        constraints = [_unique("policy")]
+        indexes = [models.Index(fields=["tenant", "issued_on"]), models.Index(fields=["tenant", "agent"])]
+
+
+class ClaimRecord(SourceRecord):
+    claim_no = models.CharField(_("claim number"), max_length=40)
+    line = models.CharField(_("line"), max_length=20, choices=ProductLine.choices)
+    handler = models.ForeignKey("org.Employee", on_delete=models.PROTECT, related_name="+", verbose_name=_("handler"))
+    unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
+    reported_at = models.DateTimeField(_("reported"))
+    registered_at = models.DateTimeField(_("registered"), null=True, blank=True)
+    assessed_at = models.DateTimeField(_("assessed"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    amount_claimed = models.DecimalField(_("amount claimed"), **MONEY)
+    amount_paid = models.DecimalField(_("amount paid"), null=True, blank=True, **MONEY)
+    satisfaction = models.PositiveSmallIntegerField(_("claimant satisfaction (1-5)"), null=True, blank=True)
+    catastrophe_tag = models.CharField(_("catastrophe event"), max_length=40, blank=True)
+
+    class Meta:
+        constraints = [_unique("claim")]
+        indexes = [models.Index(fields=["tenant", "reported_at"]), models.Index(fields=["tenant", "paid_at"])]
+
+
+class RequisitionRecord(SourceRecord):
+    requisition_no = models.CharField(_("requisition number"), max_length=40)
+    requesting_unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    recruiting_unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    position_title = models.CharField(_("position"), max_length=80)
+    positions = models.PositiveIntegerField(_("positions"))
+    opened_on = models.DateField(_("opened on"))
+    target_date = models.DateField(_("target date"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    class Meta:
+        constraints = [_unique("requisition")]
+
+
+class HireRecord(SourceRecord):
+    """A candidate through to arrival: offer and arrival dates, the employee once on the books."""
+
+    requisition = models.ForeignKey(RequisitionRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    candidate_name = models.CharField(_("candidate"), max_length=60)
+    channel = models.CharField(_("channel"), max_length=40)
+    offer_on = models.DateField(_("offer date"), null=True, blank=True)
+    arrived_on = models.DateField(_("arrival date"), null=True, blank=True)
+    employee = models.ForeignKey("org.Employee", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [_unique("hire")]
+
+
+class TrainingRecord(SourceRecord):
+    employee = models.ForeignKey("org.Employee", on_delete=models.PROTECT, related_name="+")
+    course = models.CharField(_("course"), max_length=120)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    passed = models.BooleanField(_("passed"), null=True)
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        constraints = [_unique("training")]
+
+
+class ExitRecord(SourceRecord):
+    employee = models.ForeignKey("org.Employee", on_delete=models.PROTECT, related_name="+")
+    exit_date = models.DateField(_("exit date"))
+    reason = models.CharField(_("reason"), max_length=120, blank=True)
+
+    class Meta:
+        constraints = [_unique("exit")]
+
+
+class PaymentRecord(SourceRecord):
+    kind = models.CharField(_("kind"), max_length=20, choices=PaymentKind.choices)
+    reference = models.CharField(_("reference"), max_length=60, blank=True, db_index=True)
+    payee = models.ForeignKey("org.Employee", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey("org.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested"))
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+
+    class Meta:
+        constraints = [_unique("payment")]
+        indexes = [models.Index(fields=["tenant", "kind", "paid_at"])]
+
+
+class IncidentRecord(SourceRecord):
+    system = models.CharField(_("system"), max_length=80)
+    severity = models.CharField(_("severity"), max_length=4, choices=Severity.choices)
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    affected_transactions = models.PositiveIntegerField(_("affected transactions"), default=0)
+    affected_units = models.ManyToManyField("org.OrgUnit", through="IncidentUnit", related_name="+")
+
+    class Meta:
+        constraints = [_unique("incident")]
+
+
+class IncidentUnit(TenantOwned):
+    incident = models.ForeignKey(IncidentRecord, on_delete=models.CASCADE)
+    unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "unit"], name="incidentunit_unique")]

@@ -1,0 +1,82 @@
+"""Small factories for tests: a tenant with a little org tree, users of every role, employees.
+
+Everything is created through the action layer, inside the tenant's context, so tests exercise the
+same code as the product."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from perflink.accounts.actions import do_create_user
+from perflink.accounts.choices import Role
+from perflink.core.context import SYSTEM, tenant_context
+from perflink.org.actions import do_create_employee, do_create_unit
+from perflink.org.models import Employee, OrgUnit
+from perflink.tenancy.actions import do_create_tenant
+from perflink.tenancy.models import Tenant
+
+PASSWORD = "Perflink-test-2026!"
+_counter = itertools.count(1)
+
+
+@dataclass
+class World:
+    """One tenant with: a group, a sales branch (business) with a team, an HR department (functional),
+    an agent, a staff member, and one user per role."""
+
+    tenant: Tenant
+    group: OrgUnit
+    sales: OrgUnit
+    sales_team: OrgUnit
+    hr: OrgUnit
+    agent: Employee
+    staff: Employee
+    users: dict[str, Any] = field(default_factory=dict)
+
+
+def make_unit(code: str, name: str, parent: OrgUnit | None, *, kind: str = "department",
+              unit_type: str = "business", category: str = "sales") -> OrgUnit:  # fmt: skip
+    return do_create_unit(code=code, name=name, kind=kind, unit_type=unit_type, category=category, parent=parent,
+                          opened_on=date(2020, 1, 1), actor=SYSTEM)  # fmt: skip
+
+
+def make_employee(unit: OrgUnit, *, employee_no: str | None = None, name: str = "张三", etype: str = "staff",
+                  **extra: Any) -> Employee:  # fmt: skip
+    fields: dict[str, Any] = {
+        "employee_no": employee_no or f"E{next(_counter):06d}",
+        "name": name,
+        "unit": unit,
+        "employment_type": etype,
+        "hire_date": date(2023, 3, 1),
+        "id_number": "110101199001011234",
+        "mobile": "13812345678",
+        "bank_account": "6222021234567890123",
+    }
+    fields.update(extra)
+    return do_create_employee(actor=SYSTEM, **fields)
+
+
+def make_world(slug: str) -> World:
+    tenant = do_create_tenant(slug=slug, name=f"{slug} 保险集团")
+    with tenant_context(tenant, SYSTEM):
+        group = make_unit(f"{slug}-G", f"{slug}集团", None, kind="group", unit_type="management", category="general")
+        sales = make_unit(f"{slug}-S", "个险销售部", group)
+        team = make_unit(f"{slug}-S1", "销售一组", sales, kind="team")
+        hr = make_unit(f"{slug}-HR", "人力资源部", group, unit_type="functional", category="hr")
+        agent = make_employee(team, name="李四", etype="agent")
+        staff = make_employee(hr, name="王五")
+        world = World(tenant, group, sales, team, hr, agent, staff)
+        for role in Role.values:
+            world.users[role] = do_create_user(
+                username=f"{role}@{slug}",
+                password=PASSWORD,
+                role=role,
+                employee=staff if role == Role.EMPLOYEE else None,
+                scope_unit=sales if role == Role.UNIT_HEAD else None,
+                check_password=False,
+                actor=SYSTEM,
+            )
+    return world
