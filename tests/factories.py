@@ -37,14 +37,30 @@ class World:
     users: dict[str, Any] = field(default_factory=dict)
 
 
-def make_unit(code: str, name: str, parent: OrgUnit | None, *, kind: str = "department",
-              unit_type: str = "business", category: str = "sales") -> OrgUnit:  # fmt: skip
-    return do_create_unit(code=code, name=name, kind=kind, unit_type=unit_type, category=category, parent=parent,
-                          opened_on=date(2020, 1, 1), actor=SYSTEM)  # fmt: skip
+def make_unit(
+    code: str,
+    name: str,
+    parent: OrgUnit | None,
+    *,
+    kind: str = "department",
+    unit_type: str = "business",
+    category: str = "sales",
+) -> OrgUnit:
+    return do_create_unit(
+        code=code,
+        name=name,
+        kind=kind,
+        unit_type=unit_type,
+        category=category,
+        parent=parent,
+        opened_on=date(2020, 1, 1),
+        actor=SYSTEM,
+    )
 
 
-def make_employee(unit: OrgUnit, *, employee_no: str | None = None, name: str = "张三", etype: str = "staff",
-                  **extra: Any) -> Employee:  # fmt: skip
+def make_employee(
+    unit: OrgUnit, *, employee_no: str | None = None, name: str = "张三", etype: str = "staff", **extra: Any
+) -> Employee:
     fields: dict[str, Any] = {
         "employee_no": employee_no or f"E{next(_counter):06d}",
         "name": name,
@@ -62,7 +78,9 @@ def make_employee(unit: OrgUnit, *, employee_no: str | None = None, name: str = 
 def make_world(slug: str) -> World:
     tenant = do_create_tenant(slug=slug, name=f"{slug} 保险集团")
     with tenant_context(tenant, SYSTEM):
-        group = make_unit(f"{slug}-G", f"{slug}集团", None, kind="group", unit_type="management", category="general")
+        group = make_unit(
+            f"{slug}-G", f"{slug}集团", None, kind="group", unit_type="management", category="general"
+        )
         sales = make_unit(f"{slug}-S", "个险销售部", group)
         team = make_unit(f"{slug}-S1", "销售一组", sales, kind="team")
         hr = make_unit(f"{slug}-HR", "人力资源部", group, unit_type="functional", category="hr")

@@ -24,7 +24,16 @@ from perflink.audit.actions import record_event, snapshot
 from perflink.core.context import Actor, tenant_context, unscoped
 from perflink.core.errors import Conflict, NotFound, ValidationFailed
 
-USER_AUDIT_FIELDS = ["username", "first_name", "last_name", "email", "role", "employee", "scope_unit", "is_active"]
+USER_AUDIT_FIELDS = [
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "role",
+    "employee",
+    "scope_unit",
+    "is_active",
+]
 
 
 def do_create_user(
@@ -47,8 +56,15 @@ def do_create_user(
     with unscoped("usernames are unique across tenants"):
         if User.objects.filter(username=username).exists():
             raise Conflict(f"username {username!r} is taken", field="username", code="username_taken")
-    user = User(username=username, role=role, first_name=first_name, last_name=last_name, email=email,
-                employee=employee, scope_unit=scope_unit)  # fmt: skip
+    user = User(
+        username=username,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        employee=employee,
+        scope_unit=scope_unit,
+    )
     if check_password:
         try:
             validate_password(password, user)
@@ -85,10 +101,9 @@ def do_attempt_login(request: Any, *, username: str, password: str) -> LoginResu
     user = authenticate(request, username=username, password=password)
     if user is None:
         if known is not None:
-            _register_failure(known, now)
-            known.refresh_from_db(fields=["locked_until"])
-            if known.locked_until and known.locked_until > now:
-                return LoginResult(LoginOutcome.LOCKED, locked_until=known.locked_until)
+            locked_until = _register_failure(known, now)
+            if locked_until is not None:
+                return LoginResult(LoginOutcome.LOCKED, locked_until=locked_until)
         return LoginResult(LoginOutcome.FAILED)
     with tenant_context(user.tenant, Actor("user", user.pk, user.username)), transaction.atomic():
         User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None, last_login=now)
@@ -96,7 +111,8 @@ def do_attempt_login(request: Any, *, username: str, password: str) -> LoginResu
     return LoginResult(LoginOutcome.OK, user=user)
 
 
-def _register_failure(user: User, now: Any) -> None:
+def _register_failure(user: User, now: Any) -> Any:
+    """Count a failed login; returns the lock's end when this failure locked the account."""
     with tenant_context(user.tenant, Actor("user", user.pk, user.username)), transaction.atomic():
         User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
         failures = User.objects.values_list("failed_logins", flat=True).get(pk=user.pk)
@@ -105,6 +121,8 @@ def _register_failure(user: User, now: Any) -> None:
             until = now + timedelta(minutes=settings.PERFLINK_LOCKOUT_MINUTES)
             User.objects.filter(pk=user.pk).update(locked_until=until, failed_logins=0)
             record_event("user.locked", user, after={"locked_until": until.isoformat()})
+            return until
+    return None
 
 
 def do_unlock_user(user: User, *, actor: Actor) -> None:
@@ -135,11 +153,19 @@ def do_create_token(
         )
     prefix = secrets.token_hex(4)
     secret = f"pl_{prefix}_{secrets.token_urlsafe(32)}"
-    token = ApiToken(name=name, prefix=prefix, key_hash=hash_token(secret), permissions=sorted(permissions),
-                     created_by=created_by, expires_at=expires_at)  # fmt: skip
+    token = ApiToken(
+        name=name,
+        prefix=prefix,
+        key_hash=hash_token(secret),
+        permissions=sorted(permissions),
+        created_by=created_by,
+        expires_at=expires_at,
+    )
     with transaction.atomic():
         token.save()
-        record_event("token.create", token, after={"name": name, "prefix": prefix, "permissions": token.permissions})
+        record_event(
+            "token.create", token, after={"name": name, "prefix": prefix, "permissions": token.permissions}
+        )
     return token, secret
 
 
@@ -149,7 +175,9 @@ def do_revoke_token(token: ApiToken, *, actor: Actor) -> ApiToken:
     with transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        record_event("token.revoke", token, before={"revoked_at": None}, after={"revoked_at": token.revoked_at})
+        record_event(
+            "token.revoke", token, before={"revoked_at": None}, after={"revoked_at": token.revoked_at}
+        )
     return token
 
 

@@ -11,7 +11,9 @@ from perflink.core.context import unscoped
 
 
 class TenantUserBackend(ModelBackend):
-    def authenticate(self, request: Any, username: str | None = None, password: str | None = None, **kw: Any) -> Any:
+    def authenticate(
+        self, request: Any, username: str | None = None, password: str | None = None, **kw: Any
+    ) -> Any:
         with unscoped("authentication"):
             user = super().authenticate(request, username=username, password=password, **kw)
             if user is not None:

@@ -24,7 +24,12 @@ class User(AbstractUser, TenantOwned):
 
     role = models.CharField(_("role"), max_length=30, choices=Role.choices, default=Role.EMPLOYEE)
     employee = models.ForeignKey(
-        "org.Employee", verbose_name=_("employee"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "org.Employee",
+        verbose_name=_("employee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     scope_unit = models.ForeignKey(
         "org.OrgUnit",

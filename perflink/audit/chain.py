@@ -11,9 +11,21 @@ from typing import Any
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
-    "seq", "at", "actor_kind", "actor_id", "actor_label", "action", "object_type", "object_id",
-    "object_repr", "before", "after", "request_id", "ip", "prev_hash",
-)  # fmt: skip
+    "seq",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "before",
+    "after",
+    "request_id",
+    "ip",
+    "prev_hash",
+)
 
 
 def _canonical_time(value: datetime) -> str:
@@ -47,8 +59,11 @@ def verify_chain(
     expected = 1
     for ev in events:
         if ev["seq"] != expected:
-            return ChainProblem(ev["seq"], ev["id"], f"sequence jumps from #{expected - 1} to #{ev['seq']}: "
-                                f"entries were deleted or inserted")  # fmt: skip
+            return ChainProblem(
+                ev["seq"],
+                ev["id"],
+                f"sequence jumps from #{expected - 1} to #{ev['seq']}: entries were deleted or inserted",
+            )
         if ev["prev_hash"] != prev:
             return ChainProblem(ev["seq"], ev["id"], "does not link to the previous entry's hash")
         if event_hash(tenant_id, ev) != ev["hash"]:
@@ -58,6 +73,10 @@ def verify_chain(
     last_seq = expected - 1
     head_seq, head_hash = head if head else (0, GENESIS)
     if head_seq != last_seq or head_hash != prev:
-        return ChainProblem(None, None, f"chain head says #{head_seq} but the chain ends at #{last_seq}: "
-                            "entries at the end were deleted or added outside the application")  # fmt: skip
+        return ChainProblem(
+            None,
+            None,
+            f"chain head says #{head_seq} but the chain ends at #{last_seq}: "
+            "entries at the end were deleted or added outside the application",
+        )
     return None

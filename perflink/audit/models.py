@@ -48,7 +48,10 @@ class AuditEvent(TenantOwned):
     class Meta:
         ordering = ["-seq"]
         constraints = [models.UniqueConstraint(fields=["tenant", "seq"], name="audit_unique_seq_per_tenant")]
-        indexes = [models.Index(fields=["tenant", "at"]), models.Index(fields=["tenant", "object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["tenant", "at"]),
+            models.Index(fields=["tenant", "object_type", "object_id"]),
+        ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

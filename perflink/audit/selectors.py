@@ -10,8 +10,24 @@ from perflink.audit.chain import ChainProblem, verify_chain
 from perflink.audit.models import AuditChainHead, AuditEvent
 from perflink.tenancy.models import Tenant
 
-CHAIN_FIELDS = ("id", "seq", "at", "actor_kind", "actor_id", "actor_label", "action", "object_type",
-                "object_id", "object_repr", "before", "after", "request_id", "ip", "prev_hash", "hash")  # fmt: skip
+CHAIN_FIELDS = (
+    "id",
+    "seq",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "before",
+    "after",
+    "request_id",
+    "ip",
+    "prev_hash",
+    "hash",
+)
 
 
 def filter_events(
@@ -25,7 +41,9 @@ def filter_events(
     date_to: date | None = None,
 ) -> QuerySet[AuditEvent]:
     if q:
-        qs = qs.filter(Q(object_repr__icontains=q) | Q(object_id=q) | Q(request_id=q) | Q(action__icontains=q))
+        qs = qs.filter(
+            Q(object_repr__icontains=q) | Q(object_id=q) | Q(request_id=q) | Q(action__icontains=q)
+        )
     if action:
         qs = qs.filter(action__startswith=action)
     if actor:

@@ -20,7 +20,7 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         rid = incoming if _SAFE_ID.match(incoming) else None
         with request_context(rid, request.META.get("REMOTE_ADDR")) as request_id:
-            request.request_id = request_id  # type: ignore[attr-defined]
+            request.request_id = request_id
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response

@@ -62,5 +62,7 @@ class TenantOwned(models.Model):
                 raise TenantScopeError(f"{type(self).__name__} saved without a tenant")
             self.tenant = ctx
         elif ctx is not None and ctx.pk != self.tenant_id:
-            raise TenantScopeError(f"{type(self).__name__} of tenant {self.tenant_id} saved inside tenant {ctx.pk}")
+            raise TenantScopeError(
+                f"{type(self).__name__} of tenant {self.tenant_id} saved inside tenant {ctx.pk}"
+            )
         super().save(*args, **kwargs)

@@ -44,7 +44,9 @@ class Batch(TenantOwned):
     source_system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="batches")
     kind = models.CharField(_("record kind"), max_length=20, choices=RecordKind.choices)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
-    status = models.CharField(_("status"), max_length=20, choices=BatchStatus.choices, default=BatchStatus.COMMITTED)
+    status = models.CharField(
+        _("status"), max_length=20, choices=BatchStatus.choices, default=BatchStatus.COMMITTED
+    )
     file_name = models.CharField(_("file"), max_length=255, blank=True)
     created_by_label = models.CharField(_("by"), max_length=150, blank=True)
     received_at = models.DateTimeField(_("received"))
@@ -52,9 +54,60 @@ class Batch(TenantOwned):
     n_updated = models.PositiveIntegerField(default=0)
     n_unchanged = models.PositiveIntegerField(default=0)
     n_rejected = models.PositiveIntegerField(default=0)
+    n_rows = models.PositiveIntegerField(_("rows"), default=0)
+    report = models.JSONField(_("cleaning report"), default=dict, blank=True)
+    quarantine_path = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=120, blank=True)
+    rolled_back_at = models.DateTimeField(_("rolled back"), null=True, blank=True)
+    rolled_back_by_label = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [models.Index(fields=["tenant", "source_system", "kind", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.channel} {self.file_name}".strip()
+
+
+class RecordHistory(TenantOwned):
+    """The values a record had before a batch changed it, so that batch can be rolled back."""
+
+    kind = models.CharField(max_length=20, choices=RecordKind.choices)
+    record_id = models.BigIntegerField()
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="+")  # the batch that replaced it
+    previous_batch_id = models.BigIntegerField()
+    data = models.JSONField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "batch"]), models.Index(fields=["tenant", "previous_batch_id"])]
+
+
+class ImportMapping(TenantOwned):
+    """A saved column mapping for files whose headers the built-in synonyms do not know."""
+
+    name = models.CharField(_("name"), max_length=80)
+    kind = models.CharField(_("record kind"), max_length=20, choices=RecordKind.choices)
+    columns = models.JSONField(_("columns"), default=dict)  # header text -> canonical field
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="importmapping_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IdempotencyRecord(TenantOwned):
+    """The first answer to a push request with an Idempotency-Key, replayed for retries."""
+
+    key = models.CharField(max_length=120)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key")]
 
 
 class SourceRecord(TenantOwned):
@@ -69,14 +122,20 @@ class SourceRecord(TenantOwned):
 
 
 def _unique(name: str) -> models.UniqueConstraint:
-    return models.UniqueConstraint(fields=["tenant", "source_system", "external_id"], name=f"{name}_unique_ext")
+    return models.UniqueConstraint(
+        fields=["tenant", "source_system", "external_id"], name=f"{name}_unique_ext"
+    )
 
 
 class PolicyRecord(SourceRecord):
     policy_no = models.CharField(_("policy number"), max_length=40)
     product_line = models.CharField(_("product line"), max_length=20, choices=ProductLine.choices)
-    agent = models.ForeignKey("org.Employee", on_delete=models.PROTECT, related_name="+", verbose_name=_("agent"))
-    unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
+    agent = models.ForeignKey(
+        "org.Employee", on_delete=models.PROTECT, related_name="+", verbose_name=_("agent")
+    )
+    unit = models.ForeignKey(
+        "org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
     applied_on = models.DateField(_("applied on"))
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     terminated_on = models.DateField(_("lapsed / surrendered on"), null=True, blank=True)
@@ -92,8 +151,12 @@ class PolicyRecord(SourceRecord):
 class ClaimRecord(SourceRecord):
     claim_no = models.CharField(_("claim number"), max_length=40)
     line = models.CharField(_("line"), max_length=20, choices=ProductLine.choices)
-    handler = models.ForeignKey("org.Employee", on_delete=models.PROTECT, related_name="+", verbose_name=_("handler"))
-    unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
+    handler = models.ForeignKey(
+        "org.Employee", on_delete=models.PROTECT, related_name="+", verbose_name=_("handler")
+    )
+    unit = models.ForeignKey(
+        "org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
     reported_at = models.DateTimeField(_("reported"))
     registered_at = models.DateTimeField(_("registered"), null=True, blank=True)
     assessed_at = models.DateTimeField(_("assessed"), null=True, blank=True)
@@ -127,12 +190,16 @@ class RequisitionRecord(SourceRecord):
 class HireRecord(SourceRecord):
     """A candidate through to arrival: offer and arrival dates, the employee once on the books."""
 
-    requisition = models.ForeignKey(RequisitionRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    requisition = models.ForeignKey(
+        RequisitionRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     candidate_name = models.CharField(_("candidate"), max_length=60)
     channel = models.CharField(_("channel"), max_length=40)
     offer_on = models.DateField(_("offer date"), null=True, blank=True)
     arrived_on = models.DateField(_("arrival date"), null=True, blank=True)
-    employee = models.ForeignKey("org.Employee", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    employee = models.ForeignKey(
+        "org.Employee", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         constraints = [_unique("hire")]
@@ -161,7 +228,9 @@ class ExitRecord(SourceRecord):
 class PaymentRecord(SourceRecord):
     kind = models.CharField(_("kind"), max_length=20, choices=PaymentKind.choices)
     reference = models.CharField(_("reference"), max_length=60, blank=True, db_index=True)
-    payee = models.ForeignKey("org.Employee", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payee = models.ForeignKey(
+        "org.Employee", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     unit = models.ForeignKey("org.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(_("requested"))
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)

@@ -16,8 +16,22 @@ from perflink.org.choices import BUSINESS_CATEGORIES, FUNCTIONAL_CATEGORIES, Uni
 from perflink.org.models import Employee, EmployeeAssignment, OrgUnit, OrgUnitVersion
 
 UNIT_FIELDS = ["code", "name", "name_en", "kind", "unit_type", "category", "parent", "opened_on", "closed_on"]
-EMPLOYEE_FIELDS = ["employee_no", "name", "gender", "unit", "position", "manager", "employment_type", "hire_date",
-                   "exit_date", "status", "email", "id_number", "mobile", "bank_account"]  # fmt: skip
+EMPLOYEE_FIELDS = [
+    "employee_no",
+    "name",
+    "gender",
+    "unit",
+    "position",
+    "manager",
+    "employment_type",
+    "hire_date",
+    "exit_date",
+    "status",
+    "email",
+    "id_number",
+    "mobile",
+    "bank_account",
+]
 
 
 def _check_type_category(unit_type: str, category: str) -> None:
@@ -43,8 +57,18 @@ def do_create_unit(
     with transaction.atomic():
         if OrgUnit.objects.filter(code=code).exists():
             raise Conflict(f"unit code {code!r} already exists", field="code", code="unit_code_taken")
-        unit = OrgUnit(code=code, name=name, name_en=name_en, kind=kind, unit_type=unit_type, category=category,
-                       parent=parent, opened_on=opened_on, path="", depth=0)  # fmt: skip
+        unit = OrgUnit(
+            code=code,
+            name=name,
+            name_en=name_en,
+            kind=kind,
+            unit_type=unit_type,
+            category=category,
+            parent=parent,
+            opened_on=opened_on,
+            path="",
+            depth=0,
+        )
         unit.save()
         unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
         unit.depth = parent.depth + 1 if parent else 0
@@ -63,7 +87,9 @@ def do_move_unit(unit: OrgUnit, *, new_parent: OrgUnit, effective: date, actor: 
         before = snapshot(unit, UNIT_FIELDS)
         current = OrgUnitVersion.objects.filter(unit=unit, valid_to__isnull=True).first()
         if current and effective <= current.valid_from:
-            raise ValidationFailed("the move must be dated after the current placement began", field="effective")
+            raise ValidationFailed(
+                "the move must be dated after the current placement began", field="effective"
+            )
         if current:
             current.valid_to = effective
             current.save(update_fields=["valid_to"])
@@ -77,7 +103,9 @@ def do_move_unit(unit: OrgUnit, *, new_parent: OrgUnit, effective: date, actor: 
         unit.refresh_from_db()
         unit.parent = new_parent
         unit.save(update_fields=["parent"])
-        record_event("org.unit.move", unit, before=before, after=snapshot(unit, UNIT_FIELDS) | {"effective": effective})
+        record_event(
+            "org.unit.move", unit, before=before, after=snapshot(unit, UNIT_FIELDS) | {"effective": effective}
+        )
     return unit
 
 
@@ -100,12 +128,20 @@ def do_update_unit(unit: OrgUnit, *, changes: dict[str, Any], actor: Actor) -> O
 def do_create_employee(*, actor: Actor, **fields: Any) -> Employee:
     with transaction.atomic():
         if Employee.objects.filter(employee_no=fields["employee_no"]).exists():
-            raise Conflict(f"employee number {fields['employee_no']!r} already exists", field="employee_no",
-                           code="employee_no_taken")  # fmt: skip
+            raise Conflict(
+                f"employee number {fields['employee_no']!r} already exists",
+                field="employee_no",
+                code="employee_no_taken",
+            )
         employee = Employee(**fields)
         employee.save()
-        EmployeeAssignment.objects.create(employee=employee, unit=employee.unit, position=employee.position,
-                                          manager=employee.manager, valid_from=employee.hire_date)  # fmt: skip
+        EmployeeAssignment.objects.create(
+            employee=employee,
+            unit=employee.unit,
+            position=employee.position,
+            manager=employee.manager,
+            valid_from=employee.hire_date,
+        )
         record_event("org.employee.create", employee, after=snapshot(employee, EMPLOYEE_FIELDS))
     return employee
 
@@ -121,19 +157,29 @@ def do_update_employee(employee: Employee, *, changes: dict[str, Any], actor: Ac
         for key, value in changes.items():
             setattr(employee, key, value)
         employee.save()
-        record_event("org.employee.update", employee, before=before, after=snapshot(employee, EMPLOYEE_FIELDS))
+        record_event(
+            "org.employee.update", employee, before=before, after=snapshot(employee, EMPLOYEE_FIELDS)
+        )
     return employee
 
 
 def do_transfer_employee(
-    employee: Employee, *, unit: OrgUnit, effective: date, position: Any = None, manager: Any = None, actor: Actor
+    employee: Employee,
+    *,
+    unit: OrgUnit,
+    effective: date,
+    position: Any = None,
+    manager: Any = None,
+    actor: Actor,
 ) -> Employee:
     """Move an employee to another unit from `effective`; records before it stay with the old unit."""
     with transaction.atomic():
         before = snapshot(employee, EMPLOYEE_FIELDS)
         current = EmployeeAssignment.objects.filter(employee=employee, valid_to__isnull=True).first()
         if current and effective <= current.valid_from:
-            raise ValidationFailed("the transfer must be dated after the current assignment began", field="effective")
+            raise ValidationFailed(
+                "the transfer must be dated after the current assignment began", field="effective"
+            )
         if current:
             current.valid_to = effective
             current.save(update_fields=["valid_to"])
@@ -141,10 +187,15 @@ def do_transfer_employee(
         employee.position = position or employee.position
         employee.manager = manager
         employee.save()
-        EmployeeAssignment.objects.create(employee=employee, unit=unit, position=employee.position,
-                                          manager=manager, valid_from=effective)  # fmt: skip
-        record_event("org.employee.transfer", employee, before=before,
-                     after=snapshot(employee, EMPLOYEE_FIELDS) | {"effective": effective})  # fmt: skip
+        EmployeeAssignment.objects.create(
+            employee=employee, unit=unit, position=employee.position, manager=manager, valid_from=effective
+        )
+        record_event(
+            "org.employee.transfer",
+            employee,
+            before=before,
+            after=snapshot(employee, EMPLOYEE_FIELDS) | {"effective": effective},
+        )
     return employee
 
 

@@ -32,8 +32,9 @@ class Category(models.TextChoices):
     GENERAL = "general", _("General management")
 
 
-BUSINESS_CATEGORIES = frozenset({Category.SALES, Category.CLAIMS, Category.PRODUCT, Category.UNDERWRITING,
-                                 Category.SERVICE})  # fmt: skip
+BUSINESS_CATEGORIES = frozenset(
+    {Category.SALES, Category.CLAIMS, Category.PRODUCT, Category.UNDERWRITING, Category.SERVICE}
+)
 FUNCTIONAL_CATEGORIES = frozenset({Category.HR, Category.FINANCE, Category.IT, Category.ADMIN})
 
 

@@ -21,7 +21,12 @@ class OrgUnit(TenantOwned, TimeStamped):
     unit_type = models.CharField(_("type"), max_length=20, choices=UnitType.choices)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     # Materialised path of ids, "/1/5/12/": a subtree is one `path__startswith` away.
     path = models.CharField(max_length=400, db_index=True, editable=False)
@@ -80,17 +85,31 @@ class Employee(TenantOwned, TimeStamped):
     employee_no = models.CharField(_("employee number"), max_length=40)
     name = models.CharField(_("name"), max_length=60)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
-    unit = models.ForeignKey(OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="employees")
+    unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="employees"
+    )
     position = models.ForeignKey(
-        Position, verbose_name=_("position"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Position,
+        verbose_name=_("position"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     manager = models.ForeignKey(
-        "self", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+        "self",
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports",
     )
     employment_type = models.CharField(_("employment type"), max_length=10, choices=EmploymentType.choices)
     hire_date = models.DateField(_("hire date"))
     exit_date = models.DateField(_("exit date"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=EmployeeStatus.choices, default=EmployeeStatus.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=10, choices=EmployeeStatus.choices, default=EmployeeStatus.ACTIVE
+    )
     email = models.EmailField(_("e-mail"), blank=True)
     id_number = EncryptedTextField(_("ID-card number"), blank=True)
     mobile = EncryptedTextField(_("mobile"), blank=True)

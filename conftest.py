@@ -1,3 +1,5 @@
+"""Shared pytest fixtures for every test directory (tests/ and perflink/<app>/tests/)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

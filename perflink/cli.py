@@ -1,0 +1,52 @@
+"""`perflink`: the console command. It wraps Django's management commands under friendlier names."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo-data": ("demo_data", "create the demo insurer (org, people, source records, logins)"),
+    "create-tenant": ("create_tenant", "create a tenant (one insurer)"),
+    "create-user": ("create_user", "create a user with a role in a tenant"),
+    "audit": ("audit", "audit trail tools: `perflink audit verify [--tenant SLUG]`"),
+    "keys": ("keys", "encryption keys for sensitive fields: init, rotate"),
+    "migrate": ("migrate", "create or upgrade the database tables"),
+    "serve": ("runserver", "run the development web server"),
+}
+
+
+def usage() -> str:
+    lines = [
+        "usage: perflink <command> [options]",
+        "",
+        "Perflink (联动绩效) command line. Commands:",
+        "",
+    ]
+    width = max(len(name) for name in COMMANDS)
+    lines += [f"  {name.ljust(width)}  {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += [
+        "",
+        "`perflink <command> --help` explains each command. Django's own management commands work too.",
+        "Settings come from DJANGO_SETTINGS_MODULE (default config.settings.base); the database from",
+        "DATABASE_URL (default: SQLite under var/).",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(usage())
+        return 0
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    name, rest = args[0], args[1:]
+    command = COMMANDS[name][0] if name in COMMANDS else name.replace("-", "_")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["perflink", command, *rest])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,422 @@
+"""Cleaning and validation of a frame of raw text cells, all at once (schema-first, vectorised).
+
+Pure: polars in, polars out, no Django. The caller maps headers to canonical field names, adds a
+`_row` column with the row number people see in their file, and passes lookup frames for references.
+Every rule counts the cells it changed; every failed cell becomes an error naming row, column, value
+and reason. Nothing here is evaluated row by row in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from perflink.ingest.kinds import BOOL_WORDS, SATISFACTION_WORDS, KindSpec
+
+# Full-width ASCII (！ to ～) and the ideographic space fold to their half-width forms.
+_FW_FROM = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
+_FW_TO = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)] + [" "]
+_FW_TABLE = str.maketrans(dict(zip(_FW_FROM, _FW_TO, strict=True)))
+_WS = " \t\r\n\u00a0\u200b\ufeff"
+
+RULES: dict[str, str] = {
+    "full_width": "全角字符转半角 (full-width digits and letters)",
+    "whitespace": "去除首尾空白、空白单元格视为空 (stray whitespace)",
+    "number_format": "去除千分位、货币符号 (thousands separators, currency signs)",
+    "wan_amount": "万元金额换算为元 (amounts in 万元)",
+    "date_format": "日期时间统一为 ISO 格式 (dates such as 2024/1/5, 2024年1月5日, 20240105)",
+    "excel_serial_date": "Excel 日期序号转换 (Excel serial dates)",
+    "enum_synonym": "枚举同义词归一 (满意/一般/不满意, 是/否, Y/N …)",
+}
+
+LOCAL_TZ = "Asia/Shanghai"
+ORDER_CHECKS: dict[str, list[tuple[str, str]]] = {
+    "policy": [("applied_on", "issued_on"), ("issued_on", "terminated_on")],
+    "claim": [
+        ("reported_at", "registered_at"),
+        ("reported_at", "approved_at"),
+        ("reported_at", "paid_at"),
+        ("reported_at", "closed_at"),
+    ],
+    "requisition": [("opened_on", "target_date"), ("opened_on", "closed_on")],
+    "hire": [("offer_on", "arrived_on")],
+    "payment": [("requested_at", "approved_at"), ("requested_at", "paid_at")],
+    "incident": [("started_at", "ended_at")],
+}
+
+
+def fold_width(text: str) -> str:
+    return text.translate(_FW_TABLE)
+
+
+@dataclass
+class CleanResult:
+    frame: pl.DataFrame  # the valid rows, typed, canonical columns + external_id + _row
+    errors: pl.DataFrame  # _row, column, value, reason (one row per failed cell)
+    rules: dict[str, int]  # rule -> cells changed
+    total_rows: int
+
+    @property
+    def error_rows(self) -> int:
+        return self.errors["_row"].n_unique() if self.errors.height else 0
+
+
+@dataclass
+class Refs:
+    """Lookup frames (code -> id) for references; built by the Django layer for one tenant."""
+
+    employees: pl.DataFrame = field(default_factory=lambda: _empty_ref())
+    units: pl.DataFrame = field(default_factory=lambda: _empty_ref())
+    requisitions: pl.DataFrame = field(default_factory=lambda: _empty_ref())
+
+
+def _empty_ref() -> pl.DataFrame:
+    return pl.DataFrame({"code": [], "id": []}, schema={"code": pl.String, "id": pl.Int64})
+
+
+def _changed(new: pl.Expr, old: pl.Expr) -> pl.Expr:
+    """How many cells an expression changed (null <-> value counts as a change)."""
+    return (new.ne_missing(old)).cast(pl.UInt32).sum()
+
+
+# --- parsing expressions ------------------------------------------------------------------------
+
+_DATE_RE = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.\d+)?)?)?$"
+
+
+def _serial(c: pl.Expr) -> pl.Expr:
+    return c.str.contains(r"^\d{5}(\.\d+)?$")
+
+
+def _datetime_expr(c: pl.Expr) -> pl.Expr:
+    """Naive local datetime from the accepted spellings; null where it does not parse."""
+    eight = c.str.contains(r"^\d{8}$")
+    norm = (
+        pl.when(eight)
+        .then(pl.concat_str([c.str.slice(0, 4), c.str.slice(4, 2), c.str.slice(6, 2)], separator="-"))
+        .otherwise(c.str.replace_all(r"[年月/.]", "-").str.replace_all(r"[日号]", "").str.replace(r"- ", " "))
+    )
+    g = norm.str.extract_groups(_DATE_RE)
+    text = pl.format(
+        "{}-{}-{} {}:{}:{}",
+        g.struct.field("1"),
+        g.struct.field("2").str.zfill(2),
+        g.struct.field("3").str.zfill(2),
+        g.struct.field("4").fill_null("0").str.zfill(2),
+        g.struct.field("5").fill_null("0").str.zfill(2),
+        g.struct.field("6").fill_null("0").str.zfill(2),
+    )
+    parsed = text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
+    serial_days = c.cast(pl.Float64, strict=False)
+    from_serial = pl.datetime(1899, 12, 30, time_unit="us") + pl.duration(
+        milliseconds=(serial_days * 86_400_000).round(0).cast(pl.Int64)
+    )
+    return pl.when(_serial(c)).then(from_serial).otherwise(parsed)
+
+
+def _offset_datetime_expr(c: pl.Expr) -> pl.Expr:
+    """ISO 8601 with an explicit offset or Z (push API); converted to UTC, null otherwise."""
+    has_offset = c.str.contains(r"T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+    parsed = c.str.replace(r"Z$", "+00:00").str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us", time_zone="UTC"
+    )
+    return pl.when(has_offset).then(parsed).otherwise(None)
+
+
+def _number_text(c: pl.Expr) -> pl.Expr:
+    return c.str.replace_all(r"[,，_ ]", "").str.replace_all(r"(?i)^(rmb|cny)|[¥￥$]|元$", "")
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+
+def clean_frame(
+    raw: pl.DataFrame,
+    spec: KindSpec,
+    refs: Refs | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    external_id: bool = True,
+) -> CleanResult:
+    """Clean and validate `raw` (String columns named by canonical field, plus `_row`).
+
+    `headers` maps canonical names to the header text in the user's file, so errors name *their*
+    column. Missing optional columns are treated as empty; missing required ones are an error on
+    every row (the caller usually rejects the file earlier, naming the column)."""
+    refs = refs or Refs()
+    headers = headers or {}
+    label = {f.name: headers.get(f.name, f.name) for f in spec.fields} | {
+        "external_id": headers.get("external_id", "external_id")
+    }
+    rules = dict.fromkeys(RULES, 0)
+    n = raw.height
+    names = [f.name for f in spec.fields] + (["external_id"] if "external_id" in raw.columns else [])
+    df = raw.with_columns(
+        [pl.lit(None, dtype=pl.String).alias(f.name) for f in spec.fields if f.name not in raw.columns]
+    ).with_columns([pl.col(c).cast(pl.String) for c in names])
+
+    # Step 1: fold full-width characters, then trim whitespace; empty cells become null.
+    folded = df.with_columns([pl.col(c).str.replace_many(_FW_FROM, _FW_TO) for c in names])
+    trimmed = folded.with_columns(
+        [
+            pl.when(pl.col(c).str.strip_chars(_WS) == "")
+            .then(None)
+            .otherwise(pl.col(c).str.strip_chars(_WS))
+            .alias(c)
+            for c in names
+        ]
+    )
+    counts = (
+        pl.concat(
+            [
+                df.select(names),
+                folded.select(names).rename(lambda c: f"f_{c}"),
+                trimmed.select(names).rename(lambda c: f"t_{c}"),
+            ],
+            how="horizontal",
+        )
+        .select(
+            pl.sum_horizontal([pl.col(f"f_{c}").ne_missing(pl.col(c)).cast(pl.UInt32) for c in names])
+            .sum()
+            .alias("full_width"),
+            pl.sum_horizontal([pl.col(f"t_{c}").ne_missing(pl.col(f"f_{c}")).cast(pl.UInt32) for c in names])
+            .sum()
+            .alias("whitespace"),
+        )
+        .row(0, named=True)
+    )
+    rules["full_width"] += int(counts["full_width"] or 0)
+    rules["whitespace"] += int(counts["whitespace"] or 0)
+    df = trimmed
+
+    # Step 2: parse each field by type into a typed column; record the failures as errors.
+    typed: dict[str, pl.Expr] = {}
+    problems: list[pl.Expr] = []  # each: a struct (column, reason) or null per row
+    stats: list[pl.Expr] = []
+    for f in spec.fields:
+        c = pl.col(f.name)
+        present = c.is_not_null()
+        if f.type in {"int", "decimal", "money"}:
+            num = _number_text(c)
+            stats.append(_changed(num, c).alias("number_format"))
+            if f.type == "money":
+                wan = num.str.contains(r"万元?$")
+                stats.append(wan.fill_null(False).cast(pl.UInt32).sum().alias("wan_amount"))
+                dec = num.str.replace(r"万元?$", "").cast(pl.Decimal(38, 10), strict=False)
+                dec = pl.when(wan).then(dec * 10000).otherwise(dec)
+                whole_fen = (dec * 100).cast(pl.Int64, strict=False).cast(pl.Decimal(38, 10)) == dec * 100
+                value = pl.when(whole_fen).then(dec.cast(pl.Decimal(16, 2), strict=False)).otherwise(None)
+                reason = (
+                    pl.when(dec.is_null())
+                    .then(pl.lit("not an amount"))
+                    .otherwise(pl.lit("more than 2 decimal places (分)"))
+                )
+            elif f.type == "int":
+                value = num.cast(pl.Int64, strict=False)
+                value = pl.when(value >= 0).then(value).otherwise(None)
+                reason = pl.lit("not a whole number ≥ 0")
+            else:
+                value = num.cast(pl.Decimal(38, 10), strict=False)
+                reason = pl.lit("not a number")
+        elif f.type in {"date", "datetime"}:
+            local = _datetime_expr(c)
+            stats.append(
+                (
+                    present
+                    & (c != local.dt.strftime("%Y-%m-%d" if f.type == "date" else "%Y-%m-%d %H:%M:%S"))
+                    & ~_serial(c)
+                )
+                .fill_null(False)
+                .cast(pl.UInt32)
+                .sum()
+                .alias("date_format")
+            )
+            stats.append(
+                (present & _serial(c)).fill_null(False).cast(pl.UInt32).sum().alias("excel_serial_date")
+            )
+            if f.type == "date":
+                value = local.dt.date()
+                reason = pl.lit("not a date (e.g. 2024-01-05, 2024/1/5, 2024年1月5日, 20240105)")
+            else:
+                aware = local.dt.replace_time_zone(LOCAL_TZ, ambiguous="earliest", non_existent="null")
+                value = pl.coalesce(_offset_datetime_expr(c), aware.dt.convert_time_zone("UTC"))
+                reason = pl.lit("not a date-time (e.g. 2024-01-05 13:30)")
+        elif f.type in {"bool", "enum", "satisfaction"}:
+            if f.type == "bool":
+                mapping: dict[str, Any] = dict(BOOL_WORDS)
+                dtype: pl.DataType = pl.Boolean()
+                reason = pl.lit("not yes/no (是/否, Y/N, true/false, 1/0)")
+            elif f.type == "satisfaction":
+                mapping = dict(SATISFACTION_WORDS) | {str(i): i for i in range(1, 6)}
+                dtype = pl.Int64()
+                reason = pl.lit("not a satisfaction rating (1–5, 满意/一般/不满意)")
+            else:
+                mapping = {k.lower(): v for k, v in f.enum_synonyms.items()} | {
+                    ch.lower(): ch for ch in f.choices
+                }
+                dtype = pl.String()
+                reason = pl.lit(f"not one of {', '.join(f.choices)}")
+            lowered = c.str.to_lowercase()
+            value = lowered.replace_strict(
+                list(mapping), list(mapping.values()), default=None, return_dtype=dtype
+            )
+            canonical = value.cast(pl.String)
+            stats.append(
+                (present & value.is_not_null() & (canonical != c))
+                .fill_null(False)
+                .cast(pl.UInt32)
+                .sum()
+                .alias("enum_synonym")
+            )
+        elif f.type in {"employee", "unit", "requisition", "units"}:
+            value = c  # resolved by joins below
+            reason = pl.lit("")
+        else:
+            value = c
+            reason = pl.lit(f"longer than {f.max_length} characters")
+            if f.max_length:
+                value = pl.when(c.str.len_chars() <= f.max_length).then(c).otherwise(None)
+        typed[f.name] = value
+        if f.type not in {"employee", "unit", "requisition", "units"}:
+            problems.append(
+                pl.when(present & value.is_null())
+                .then(pl.struct(pl.lit(f.name).alias("field"), reason.alias("reason")))
+                .otherwise(None)
+                .alias(f"__p_{f.name}")
+            )
+        if f.required:
+            problems.append(
+                pl.when(~present)
+                .then(pl.struct(pl.lit(f.name).alias("field"), pl.lit("required, but empty").alias("reason")))
+                .otherwise(None)
+                .alias(f"__r_{f.name}")
+            )
+
+    if stats:
+        # Several fields feed the same rule: sum them under unique names, then fold by rule.
+        named = [expr.alias(f"{i}:{expr.meta.output_name()}") for i, expr in enumerate(stats)]
+        for name, value in df.select(named).row(0, named=True).items():
+            rules[name.split(":", 1)[1]] += int(value or 0)
+    out = df.select(
+        pl.col("_row"),
+        *[v.alias(k) for k, v in typed.items()],
+        *problems,
+        *([pl.col("external_id")] if "external_id" in df.columns else []),
+        *[pl.col(f.name).alias(f"__raw_{f.name}") for f in spec.fields],
+    )
+
+    # Step 3: resolve references by joins (employee number, unit code, requisition number).
+    ref_frames = {"employee": refs.employees, "unit": refs.units, "requisition": refs.requisitions}
+    ref_problems: list[pl.DataFrame] = []
+    for f in spec.fields:
+        if f.type in ref_frames:
+            lookup = ref_frames[f.type].rename({"code": f.name, "id": f"{f.name}_id"})
+            out = out.join(lookup, on=f.name, how="left")
+            bad = out.filter(pl.col(f.name).is_not_null() & pl.col(f"{f.name}_id").is_null())
+            what = {"employee": "employee number", "unit": "unit code", "requisition": "requisition number"}[
+                f.type
+            ]
+            ref_problems.append(
+                bad.select(
+                    "_row",
+                    pl.lit(f.name).alias("field"),
+                    pl.format(f"unknown {what} '{{}}'", pl.col(f.name)).alias("reason"),
+                )
+            )
+        elif f.type == "units":
+            exploded = (
+                out.select(
+                    "_row", pl.col(f.name).str.replace_all(r"[;；、，|]", ",").str.split(",").alias("code")
+                )
+                .explode("code")
+                .with_columns(pl.col("code").str.strip_chars())
+                .filter(pl.col("code").is_not_null() & (pl.col("code") != ""))
+                .join(refs.units, on="code", how="left")
+            )
+            bad = exploded.filter(pl.col("id").is_null())
+            ref_problems.append(
+                bad.select(
+                    "_row",
+                    pl.lit(f.name).alias("field"),
+                    pl.format("unknown unit code '{}'", pl.col("code")).alias("reason"),
+                )
+            )
+            ids = (
+                exploded.filter(pl.col("id").is_not_null())
+                .group_by("_row")
+                .agg(pl.col("id").alias(f"{f.name}_ids"))
+            )
+            out = out.join(ids, on="_row", how="left")
+    out = out.sort("_row")
+
+    # Step 4: order checks (e.g. paid after reported) and duplicate keys within the batch.
+    checks = []
+    for first, then in ORDER_CHECKS.get(spec.kind, []):
+        checks.append(
+            pl.when(pl.col(first).is_not_null() & pl.col(then).is_not_null() & (pl.col(then) < pl.col(first)))
+            .then(
+                pl.struct(pl.lit(then).alias("field"), pl.lit(f"earlier than {label[first]}").alias("reason"))
+            )
+            .otherwise(None)
+            .alias(f"__o_{first}_{then}")
+        )
+    if checks:
+        out = out.with_columns(checks)
+    key = "external_id" if "external_id" in out.columns else spec.key
+    if external_id and key in out.columns:
+        first_row = pl.col("_row").min().over(key)
+        out = out.with_columns(
+            pl.when(pl.col(key).is_not_null() & (pl.col("_row") != first_row))
+            .then(
+                pl.struct(
+                    pl.lit(key).alias("field"), pl.format("duplicate of row {}", first_row).alias("reason")
+                )
+            )
+            .otherwise(None)
+            .alias("__d_key")
+        )
+
+    # Step 5: gather every problem into one error frame; keep the rows with none.
+    problem_cols = [c for c in out.columns if c.startswith(("__p_", "__r_", "__o_", "__d_"))]
+    errors = (
+        pl.concat(
+            [
+                out.select("_row", pl.col(c).alias("p")).filter(pl.col("p").is_not_null()).unnest("p")
+                for c in problem_cols
+            ]
+            + ref_problems,
+            how="vertical_relaxed",
+        )
+        if (problem_cols or ref_problems)
+        else pl.DataFrame(schema={"_row": pl.Int64, "field": pl.String, "reason": pl.String})
+    )
+    raw_values = out.select("_row", *[pl.col(f"__raw_{f.name}").alias(f.name) for f in spec.fields])
+    if errors.height:
+        long_raw = raw_values.unpivot(index="_row", variable_name="field", value_name="value")
+        errors = errors.join(long_raw, on=["_row", "field"], how="left")
+        if "external_id" in out.columns:
+            errors = (
+                errors.join(out.select("_row", pl.col("external_id").alias("__x")), on="_row", how="left")
+                .with_columns(
+                    pl.when(pl.col("field") == "external_id")
+                    .then(pl.col("__x"))
+                    .otherwise(pl.col("value"))
+                    .alias("value")
+                )
+                .drop("__x")
+            )
+    else:
+        errors = errors.with_columns(pl.lit(None, dtype=pl.String).alias("value"))
+    errors = (
+        errors.with_columns(pl.col("field").replace_strict(label, default=pl.col("field")).alias("column"))
+        .select("_row", "field", "column", "value", "reason")
+        .sort("_row", "field")
+    )
+    bad_rows = errors["_row"].unique()
+    keep = [c for c in out.columns if not c.startswith("__")]
+    valid = out.filter(~pl.col("_row").is_in(bad_rows.implode())).select(keep)
+    if "external_id" not in valid.columns and spec.key != "external_id":
+        valid = valid.with_columns(pl.col(spec.key).alias("external_id"))
+    return CleanResult(frame=valid, errors=errors, rules=rules, total_rows=n)
