@@ -9,6 +9,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo-data": ("demo_data", "create the demo insurer (org, people, source records, logins)"),
     "create-tenant": ("create_tenant", "create a tenant (one insurer)"),
     "create-user": ("create_user", "create a user with a role in a tenant"),
+    "import": ("import_records", "import a CSV/XLSX file of source records (--dry-run, --quarantine)"),
     "audit": ("audit", "audit trail tools: `perflink audit verify [--tenant SLUG]`"),
     "keys": ("keys", "encryption keys for sensitive fields: init, rotate"),
     "migrate": ("migrate", "create or upgrade the database tables"),
@@ -42,9 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     name, rest = args[0], args[1:]
     command = COMMANDS[name][0] if name in COMMANDS else name.replace("-", "_")
-    from django.core.management import execute_from_command_line
+    import django
+    from django.core.management import execute_from_command_line, get_commands, load_command_class
 
-    execute_from_command_line(["perflink", command, *rest])
+    django.setup()
+    app = get_commands().get(command)
+    if app is None:
+        execute_from_command_line(["perflink", command, *rest])  # Django explains the unknown command
+        return 1
+    # run_from_argv names the program after argv[0:2], so help reads "perflink import", not the module name.
+    load_command_class(app, command).run_from_argv(["perflink", name, *rest])
     return 0
 
 

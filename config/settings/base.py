@@ -143,6 +143,7 @@ USE_TZ = True
 # --- Static files: served locally (no CDN), by WhiteNoise ---------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

@@ -28,6 +28,8 @@ ACTIONS: dict[str, str] = {
     "audit.view": "read the audit trail",
     "audit.export": "export the audit trail",
     "ingest.push": "push source records through the API",
+    "ingest.view": "see data sources, import history and data health",
+    "ingest.manage": "import files, roll batches back, manage connectors and mappings",
     "tenant.manage": "change the tenant's settings and modules",
     "self.view": "see one's own record, KPIs and bonus statement",
 }
@@ -38,12 +40,12 @@ _READ = frozenset({"home.view", "org.view", "employee.view", "self.view"})
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.TENANT_ADMIN: _ALL - {"ingest.push"},
     Role.PERFORMANCE_ADMIN: _READ
-    | {"org.manage", "employee.manage", "employee.view_sensitive", "audit.view"},
+    | {"org.manage", "employee.manage", "employee.view_sensitive", "audit.view", "ingest.view", "ingest.manage"},
     Role.UNIT_HEAD: _READ,
     Role.EMPLOYEE: frozenset({"home.view", "self.view"}),
-    Role.AUDITOR: _READ | {"audit.view", "audit.export"},
+    Role.AUDITOR: _READ | {"audit.view", "audit.export", "ingest.view"},
     # Integration clients act only through tokens; a token carries a subset of these.
-    Role.INTEGRATION: frozenset({"ingest.push", "org.view", "employee.view"}),
+    Role.INTEGRATION: frozenset({"ingest.push", "ingest.view", "org.view", "employee.view"}),
 }
 
 TOKEN_ACTIONS = ROLE_ACTIONS[Role.INTEGRATION]

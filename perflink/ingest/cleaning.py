@@ -47,6 +47,17 @@ ORDER_CHECKS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+_DTYPES: dict[str, pl.DataType] = {
+    "int": pl.Int64(),
+    "decimal": pl.Decimal(38, 10),
+    "money": pl.Decimal(16, 2),
+    "date": pl.Date(),
+    "datetime": pl.Datetime("us", "UTC"),
+    "bool": pl.Boolean(),
+    "satisfaction": pl.Int64(),
+}
+
+
 def fold_width(text: str) -> str:
     return text.translate(_FW_TABLE)
 
@@ -83,7 +94,7 @@ def _changed(new: pl.Expr, old: pl.Expr) -> pl.Expr:
 
 # --- parsing expressions ------------------------------------------------------------------------
 
-_DATE_RE = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.\d+)?)?)?$"
+_ISO_RE = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$"
 
 
 def _serial(c: pl.Expr) -> pl.Expr:
@@ -91,29 +102,55 @@ def _serial(c: pl.Expr) -> pl.Expr:
 
 
 def _datetime_expr(c: pl.Expr) -> pl.Expr:
-    """Naive local datetime from the accepted spellings; null where it does not parse."""
-    eight = c.str.contains(r"^\d{8}$")
-    norm = (
-        pl.when(eight)
-        .then(pl.concat_str([c.str.slice(0, 4), c.str.slice(4, 2), c.str.slice(6, 2)], separator="-"))
-        .otherwise(c.str.replace_all(r"[年月/.]", "-").str.replace_all(r"[日号]", "").str.replace(r"- ", " "))
+    """Naive local datetime from the accepted spellings; null where it does not parse (or, like
+    2024-02-30, is no real date). Separators in the date part are unified with literal (not regex)
+    replacements, then a few native formats are tried."""
+    head = c.str.slice(0, 11).str.replace_many(
+        ["/", ".", "年", "月", "日", "号", "T"], ["-", "-", "-", "-", "", "", " "]
     )
-    g = norm.str.extract_groups(_DATE_RE)
-    text = pl.format(
-        "{}-{}-{} {}:{}:{}",
-        g.struct.field("1"),
-        g.struct.field("2").str.zfill(2),
-        g.struct.field("3").str.zfill(2),
-        g.struct.field("4").fill_null("0").str.zfill(2),
-        g.struct.field("5").fill_null("0").str.zfill(2),
-        g.struct.field("6").fill_null("0").str.zfill(2),
+    norm = (head + c.str.slice(11)).str.strip_chars()
+    parsed = pl.coalesce(
+        norm.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us"),
+        norm.str.to_datetime("%Y-%m-%d %H:%M", strict=False, time_unit="us"),
+        norm.str.to_datetime("%Y-%m-%d", strict=False, time_unit="us"),
+        norm.str.to_datetime("%Y%m%d", strict=False, time_unit="us"),
     )
-    parsed = text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
     serial_days = c.cast(pl.Float64, strict=False)
     from_serial = pl.datetime(1899, 12, 30, time_unit="us") + pl.duration(
         milliseconds=(serial_days * 86_400_000).round(0).cast(pl.Int64)
     )
     return pl.when(_serial(c)).then(from_serial).otherwise(parsed)
+
+
+def _parse_times(df: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Add `__t_<name>` (naive local datetime) for each date/time column.
+
+    Clean ISO cells (what most systems export) parse in one native pass; only the cells that fail
+    it go through the general path, so a tidy file pays little for the messy spellings we accept."""
+    if not names:
+        return df
+    fast = [
+        pl.coalesce(
+            pl.col(n).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us"),
+            pl.col(n).str.to_datetime("%Y-%m-%d %H:%M", strict=False, time_unit="us"),
+        ).alias(f"__t_{n}")
+        for n in names
+    ]
+    df = df.with_columns(fast)
+    for n in names:
+        failed = pl.col(n).is_not_null() & pl.col(f"__t_{n}").is_null()
+        n_failed = df.select(failed.sum()).item()
+        if n_failed > df.height // 5:  # mostly messy: one general pass over the column beats a join
+            df = df.with_columns(pl.coalesce(f"__t_{n}", _datetime_expr(pl.col(n))).alias(f"__t_{n}"))
+        elif n_failed:
+            slow_rows = df.filter(failed)
+            slow = slow_rows.select("_row", _datetime_expr(pl.col(n)).alias("__slow"))
+            df = (
+                df.join(slow, on="_row", how="left")
+                .with_columns(pl.coalesce(f"__t_{n}", "__slow").alias(f"__t_{n}"))
+                .drop("__slow")
+            )
+    return df
 
 
 def _offset_datetime_expr(c: pl.Expr) -> pl.Expr:
@@ -152,7 +189,10 @@ def clean_frame(
     }
     rules = dict.fromkeys(RULES, 0)
     n = raw.height
-    names = [f.name for f in spec.fields] + (["external_id"] if "external_id" in raw.columns else [])
+    names = [f.name for f in spec.fields if f.name in raw.columns] + (
+        ["external_id"] if "external_id" in raw.columns else []
+    )
+    absent = {f.name for f in spec.fields if f.name not in raw.columns}
     df = raw.with_columns(
         [pl.lit(None, dtype=pl.String).alias(f.name) for f in spec.fields if f.name not in raw.columns]
     ).with_columns([pl.col(c).cast(pl.String) for c in names])
@@ -192,12 +232,32 @@ def clean_frame(
     df = trimmed
 
     # Step 2: parse each field by type into a typed column; record the failures as errors.
+    df = _parse_times(
+        df, [f.name for f in spec.fields if f.type in {"date", "datetime"} and f.name not in absent]
+    )
+    # Typed values are materialised once as `__v_<field>` columns; problems and counts refer to them.
     typed: dict[str, pl.Expr] = {}
+    helpers: dict[str, pl.Expr] = {}
     problems: list[pl.Expr] = []  # each: a struct (column, reason) or null per row
     stats: list[pl.Expr] = []
     for f in spec.fields:
         c = pl.col(f.name)
+        v = pl.col(f"__v_{f.name}")
         present = c.is_not_null()
+        if f.name in absent:
+            typed[f.name] = pl.lit(None, dtype=_DTYPES.get(f.type, pl.String()))
+            if f.required:
+                problems.append(
+                    pl.when(~present)
+                    .then(
+                        pl.struct(
+                            pl.lit(f.name).alias("field"), pl.lit("required, but empty").alias("reason")
+                        )
+                    )
+                    .otherwise(None)
+                    .alias(f"__r_{f.name}")
+                )
+            continue
         if f.type in {"int", "decimal", "money"}:
             num = _number_text(c)
             stats.append(_changed(num, c).alias("number_format"))
@@ -208,8 +268,9 @@ def clean_frame(
                 dec = pl.when(wan).then(dec * 10000).otherwise(dec)
                 whole_fen = (dec * 100).cast(pl.Int64, strict=False).cast(pl.Decimal(38, 10)) == dec * 100
                 value = pl.when(whole_fen).then(dec.cast(pl.Decimal(16, 2), strict=False)).otherwise(None)
+                helpers[f"__n_{f.name}"] = dec
                 reason = (
-                    pl.when(dec.is_null())
+                    pl.when(pl.col(f"__n_{f.name}").is_null())
                     .then(pl.lit("not an amount"))
                     .otherwise(pl.lit("more than 2 decimal places (分)"))
                 )
@@ -221,13 +282,9 @@ def clean_frame(
                 value = num.cast(pl.Decimal(38, 10), strict=False)
                 reason = pl.lit("not a number")
         elif f.type in {"date", "datetime"}:
-            local = _datetime_expr(c)
+            local = pl.col(f"__t_{f.name}")
             stats.append(
-                (
-                    present
-                    & (c != local.dt.strftime("%Y-%m-%d" if f.type == "date" else "%Y-%m-%d %H:%M:%S"))
-                    & ~_serial(c)
-                )
+                (present & ~c.str.contains(_ISO_RE) & ~_serial(c))
                 .fill_null(False)
                 .cast(pl.UInt32)
                 .sum()
@@ -240,8 +297,9 @@ def clean_frame(
                 value = local.dt.date()
                 reason = pl.lit("not a date (e.g. 2024-01-05, 2024/1/5, 2024年1月5日, 20240105)")
             else:
-                aware = local.dt.replace_time_zone(LOCAL_TZ, ambiguous="earliest", non_existent="null")
-                value = pl.coalesce(_offset_datetime_expr(c), aware.dt.convert_time_zone("UTC"))
+                # Beijing time has been UTC+8 without daylight saving since 1991: a fixed shift.
+                utc = (local - pl.duration(hours=8)).dt.replace_time_zone("UTC")
+                value = pl.coalesce(_offset_datetime_expr(c), utc)
                 reason = pl.lit("not a date-time (e.g. 2024-01-05 13:30)")
         elif f.type in {"bool", "enum", "satisfaction"}:
             if f.type == "bool":
@@ -262,9 +320,8 @@ def clean_frame(
             value = lowered.replace_strict(
                 list(mapping), list(mapping.values()), default=None, return_dtype=dtype
             )
-            canonical = value.cast(pl.String)
             stats.append(
-                (present & value.is_not_null() & (canonical != c))
+                (present & v.is_not_null() & (v.cast(pl.String) != c))
                 .fill_null(False)
                 .cast(pl.UInt32)
                 .sum()
@@ -281,7 +338,7 @@ def clean_frame(
         typed[f.name] = value
         if f.type not in {"employee", "unit", "requisition", "units"}:
             problems.append(
-                pl.when(present & value.is_null())
+                pl.when(present & v.is_null())
                 .then(pl.struct(pl.lit(f.name).alias("field"), reason.alias("reason")))
                 .otherwise(None)
                 .alias(f"__p_{f.name}")
@@ -294,18 +351,23 @@ def clean_frame(
                 .alias(f"__r_{f.name}")
             )
 
+    staged = (
+        df.lazy()
+        .with_columns(*[e.alias(k) for k, e in helpers.items()])
+        .with_columns(*[e.alias(f"__v_{k}") for k, e in typed.items()])
+    )
     if stats:
         # Several fields feed the same rule: sum them under unique names, then fold by rule.
         named = [expr.alias(f"{i}:{expr.meta.output_name()}") for i, expr in enumerate(stats)]
-        for name, value in df.select(named).row(0, named=True).items():
+        for name, value in staged.select(named).collect().row(0, named=True).items():
             rules[name.split(":", 1)[1]] += int(value or 0)
-    out = df.select(
+    out = staged.select(
         pl.col("_row"),
-        *[v.alias(k) for k, v in typed.items()],
+        *[pl.col(f"__v_{k}").alias(k) for k in typed],
         *problems,
         *([pl.col("external_id")] if "external_id" in df.columns else []),
         *[pl.col(f.name).alias(f"__raw_{f.name}") for f in spec.fields],
-    )
+    ).collect()
 
     # Step 3: resolve references by joins (employee number, unit code, requisition number).
     ref_frames = {"employee": refs.employees, "unit": refs.units, "requisition": refs.requisitions}

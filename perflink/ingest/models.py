@@ -79,7 +79,10 @@ class RecordHistory(TenantOwned):
     data = models.JSONField()
 
     class Meta:
-        indexes = [models.Index(fields=["tenant", "batch"]), models.Index(fields=["tenant", "previous_batch_id"])]
+        indexes = [
+            models.Index(fields=["tenant", "batch"]),
+            models.Index(fields=["tenant", "previous_batch_id"]),
+        ]
 
 
 class ImportMapping(TenantOwned):

@@ -191,7 +191,9 @@ def _update(model: type[models.Model], frame: pl.DataFrame, meta: dict[str, Any]
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cols_sql = ", ".join(q(c) for c in cols)
-            cur.execute(f"CREATE TEMP TABLE perflink_upd ON COMMIT DROP AS SELECT id, {cols_sql} FROM {table} WITH NO DATA")
+            cur.execute(
+                f"CREATE TEMP TABLE perflink_upd ON COMMIT DROP AS SELECT id, {cols_sql} FROM {table} WITH NO DATA"
+            )
         _copy(
             f"COPY perflink_upd (id, {', '.join(q(c) for c in cols)}) FROM STDIN WITH (FORMAT csv)",
             frame.select("id", *cols),

@@ -59,12 +59,17 @@ def test_given_a_changed_record_then_only_it_updates_with_a_new_version(in_world
 def test_given_a_bad_last_row_then_nothing_is_written(in_world: World) -> None:
     frame = _claims(in_world, 100)
     frame = frame.with_columns(
-        pl.when(pl.col("_row") == 101).then(pl.lit("not-a-date")).otherwise(pl.col("reported_at")).alias("reported_at")
+        pl.when(pl.col("_row") == 101)
+        .then(pl.lit("not-a-date"))
+        .otherwise(pl.col("reported_at"))
+        .alias("reported_at")
     )
     with pytest.raises(IngestRejected) as exc:
         _push(in_world, frame)
     report = exc.value.report
-    assert report.rejected == 1 and report.errors[0]["row"] == 101 and report.errors[0]["field"] == "reported_at"
+    assert (
+        report.rejected == 1 and report.errors[0]["row"] == 101 and report.errors[0]["field"] == "reported_at"
+    )
     assert ClaimRecord.objects.count() == 0 and Batch.objects.count() == 0
 
 

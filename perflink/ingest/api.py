@@ -1,0 +1,168 @@
+"""API: push records, list batches, roll a batch back, and the record kinds' schemas."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Header, Router
+from ninja.pagination import paginate
+from ninja.responses import Status
+
+from perflink.core.api import Pagination, errors, requires
+from perflink.core.context import current_actor
+from perflink.core.errors import Conflict, NotFound
+from perflink.ingest.actions import (
+    IngestRejected,
+    IngestReport,
+    do_ingest,
+    do_rollback_batch,
+    kind_spec,
+    source_system_for,
+)
+from perflink.ingest.choices import Channel
+from perflink.ingest.kinds import KINDS
+from perflink.ingest.models import Batch, IdempotencyRecord
+from perflink.ingest.push import records_frame
+from perflink.ingest.schemas import BatchOut, KindOut, PushIn, PushOut, RejectedOut, RollbackOut
+
+router = Router(tags=["ingest"])
+
+
+def _report_body(report: IngestReport, ignored: list[str]) -> dict[str, Any]:
+    return {
+        "batch_id": report.batch_id,
+        "total": report.total,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected,
+        "errors": [
+            {"index": e["row"], "field": e["field"], "value": e["value"], "reason": e["reason"]}
+            for e in report.errors
+        ],
+        "ignored_fields": ignored,
+        "rules": report.rules,
+    }
+
+
+@router.post(
+    "/ingest/{kind}",
+    response={200: PushOut, **errors(404, 409), 422: RejectedOut},
+    summary="Push records of one kind (upsert by source system and external id)",
+    description=(
+        "All-or-nothing by default: one invalid record and nothing is written (422 with every error). "
+        "With `partial: true` the valid records are written and the others listed. An `Idempotency-Key` "
+        "header makes a retried request return the first answer; the same key with a different body is 409."
+    ),
+)
+@requires("ingest.push")
+def push(
+    request: HttpRequest, kind: str, payload: PushIn, idempotency_key: str | None = Header(None)
+) -> Status:
+    spec = kind_spec(kind)
+    body_hash = hashlib.sha256(request.body).hexdigest()
+    key = (idempotency_key or "").strip()[:120]
+    if key:
+        seen = IdempotencyRecord.objects.filter(key=key).first()
+        if seen is not None:
+            if seen.request_hash != body_hash:
+                raise Conflict(
+                    "this Idempotency-Key was used with a different request body",
+                    field="Idempotency-Key",
+                    code="idempotency_conflict",
+                )
+            return Status(seen.status_code, seen.response)
+    frame, ignored = records_frame(spec, payload.records)
+    source = source_system_for(spec.kind, payload.source)
+    try:
+        with transaction.atomic():
+            try:
+                report = do_ingest(
+                    spec,
+                    [frame],
+                    source=source,
+                    channel=Channel.PUSH,
+                    actor=current_actor(),
+                    quarantine=payload.partial,
+                    idempotency_key=key,
+                    ignored_columns=ignored,
+                )
+                status, body = 200, _report_body(report, ignored)
+            except IngestRejected as exc:
+                status = 422
+                body = {
+                    "code": exc.code,
+                    "message": exc.message,
+                    "field": exc.field,
+                    "report": _report_body(exc.report, ignored),
+                }
+            if key:
+                IdempotencyRecord.objects.create(
+                    key=key, request_hash=body_hash, status_code=status, response=body
+                )
+    except IntegrityError as exc:  # a concurrent request with the same key won the race
+        raise Conflict(
+            "a request with this Idempotency-Key is being processed; retry shortly",
+            field="Idempotency-Key",
+            code="idempotency_in_progress",
+        ) from exc
+    return Status(status, body)
+
+
+@router.get(
+    "/ingest/kinds", response={200: list[KindOut], **errors()}, summary="The record kinds and their fields"
+)
+@requires("ingest.push")
+def list_kinds(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": s.kind,
+            "label": s.label,
+            "key": s.key,
+            "fields": [
+                {
+                    "name": f.name,
+                    "type": f.type,
+                    "label": f.label,
+                    "required": f.required,
+                    "synonyms": list(f.synonyms),
+                    "choices": list(f.choices),
+                }
+                for f in s.fields
+            ],
+        }
+        for s in KINDS.values()
+    ]
+
+
+@router.get("/ingest/batches", response={200: list[BatchOut], **errors()}, summary="Import and push history")
+@requires("ingest.view")
+@paginate(Pagination)
+def list_batches(request: HttpRequest) -> QuerySet[Batch]:
+    return Batch.objects.select_related("source_system").order_by("-received_at", "-pk")
+
+
+@router.get("/ingest/batches/{batch_id}", response={200: BatchOut, **errors(404)}, summary="Read a batch")
+@requires("ingest.view")
+def read_batch(request: HttpRequest, batch_id: int) -> Batch:
+    batch = Batch.objects.select_related("source_system").filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("batch not found")
+    return batch
+
+
+@router.post(
+    "/ingest/batches/{batch_id}/rollback",
+    response={200: RollbackOut, **errors(404, 409)},
+    summary="Roll a batch back",
+)
+@requires("ingest.manage")
+def rollback_batch(request: HttpRequest, batch_id: int) -> dict[str, int]:
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("batch not found")
+    return do_rollback_batch(batch, actor=current_actor())
