@@ -24,9 +24,10 @@ from perflink.ingest.actions import (
     source_system_for,
 )
 from perflink.ingest.choices import Channel
-from perflink.ingest.kinds import KINDS
+from perflink.ingest.kinds import KINDS, MASTER_KINDS
 from perflink.ingest.models import Batch, IdempotencyRecord
 from perflink.ingest.push import records_frame
+from perflink.ingest.roster import RosterRejected, sync_roster
 from perflink.ingest.schemas import BatchOut, KindOut, PushIn, PushOut, RejectedOut, RollbackOut
 
 router = Router(tags=["ingest"])
@@ -63,6 +64,8 @@ def _report_body(report: IngestReport, ignored: list[str]) -> dict[str, Any]:
 def push(
     request: HttpRequest, kind: str, payload: PushIn, idempotency_key: str | None = Header(None)
 ) -> Status:
+    if kind in MASTER_KINDS:
+        return _push_roster(request, kind, payload)
     spec = kind_spec(kind)
     body_hash = hashlib.sha256(request.body).hexdigest()
     key = (idempotency_key or "").strip()[:120]
@@ -111,6 +114,18 @@ def push(
             code="idempotency_in_progress",
         ) from exc
     return Status(status, body)
+
+
+def _push_roster(request: HttpRequest, kind: str, payload: PushIn) -> Status:
+    """Org units or employees from the HR system: applied through the org actions, effective-dated."""
+    spec = MASTER_KINDS[kind]
+    frame, ignored = records_frame(spec, payload.records)
+    try:
+        report = sync_roster(kind, [frame], actor=current_actor())
+    except RosterRejected as exc:
+        body = exc.report.as_dict()
+        return Status(422, {"code": "records_rejected", "message": str(exc), "field": None, "report": body})
+    return Status(200, report.as_dict() | {"ignored_fields": ignored})
 
 
 @router.get(

@@ -113,10 +113,10 @@ def read_table(
 def _read_csv(
     path: Path, spec: KindSpec, custom: dict[str, str] | None, chunk_rows: int
 ) -> tuple[Mapping, Iterator[pl.DataFrame]]:
+    import csv
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
-
-    import csv
 
     encoding = _detect_encoding(path)
     with path.open("r", encoding=encoding, errors="replace", newline="") as fh:

@@ -213,3 +213,16 @@ def do_exit_employee(employee: Employee, *, exit_date: date, actor: Actor) -> Em
         employee.save()
         record_event("org.employee.exit", employee, before=before, after=snapshot(employee, EMPLOYEE_FIELDS))
     return employee
+
+
+def do_set_manager(employee: Employee, *, manager: Employee | None, actor: Actor) -> Employee:
+    """Change who an employee reports to (on the current assignment too)."""
+    if manager is not None and manager.pk == employee.pk:
+        raise ValidationFailed("an employee cannot be their own manager", field="manager")
+    with transaction.atomic():
+        before = snapshot(employee, ["manager"])
+        employee.manager = manager
+        employee.save(update_fields=["manager", "updated_at"])
+        EmployeeAssignment.objects.filter(employee=employee, valid_to__isnull=True).update(manager=manager)
+        record_event("org.employee.manager", employee, before=before, after=snapshot(employee, ["manager"]))
+    return employee

@@ -20,10 +20,16 @@ REFS = Refs(
 def _policy(**cols: list) -> pl.DataFrame:
     n = len(next(iter(cols.values())))
     base = {
-        "_row": list(range(2, n + 2)), "policy_no": [f"P{i}" for i in range(n)], "product_line": ["寿险"] * n,
-        "agent": ["A001"] * n, "unit": ["U1"] * n, "applied_on": ["2024-01-05"] * n,
-        "first_year_premium": ["100"] * n, "annualised_premium": ["100"] * n, "status": ["有效"] * n,
-    }  # fmt: skip
+        "_row": list(range(2, n + 2)),
+        "policy_no": [f"P{i}" for i in range(n)],
+        "product_line": ["寿险"] * n,
+        "agent": ["A001"] * n,
+        "unit": ["U1"] * n,
+        "applied_on": ["2024-01-05"] * n,
+        "first_year_premium": ["100"] * n,
+        "annualised_premium": ["100"] * n,
+        "status": ["有效"] * n,
+    }
     base.update(cols)
     return pl.DataFrame(base, schema_overrides={"_row": pl.Int64})
 
@@ -48,21 +54,30 @@ def test_date_spellings(cell: str, expected: date) -> None:
 
 
 def test_times_are_beijing_local_and_stored_in_utc() -> None:
-    raw = pl.DataFrame({
-        "_row": [2, 3, 4], "claim_no": ["C1", "C2", "C3"], "line": ["车险"] * 3, "handler": ["A001"] * 3,
-        "unit": ["U1"] * 3, "reported_at": ["2024/1/5 13:30", "45296.5", "2024-01-05T13:30:00+08:00"],
-        "amount_claimed": ["1"] * 3,
-    }, schema_overrides={"_row": pl.Int64})  # fmt: skip
+    raw = pl.DataFrame(
+        {
+            "_row": [2, 3, 4],
+            "claim_no": ["C1", "C2", "C3"],
+            "line": ["车险"] * 3,
+            "handler": ["A001"] * 3,
+            "unit": ["U1"] * 3,
+            "reported_at": ["2024/1/5 13:30", "45296.5", "2024-01-05T13:30:00+08:00"],
+            "amount_claimed": ["1"] * 3,
+        },
+        schema_overrides={"_row": pl.Int64},
+    )
     result = clean_frame(raw, KINDS["claim"], REFS)
     assert result.frame["reported_at"].to_list() == [
-        datetime(2024, 1, 5, 5, 30, tzinfo=UTC), datetime(2024, 1, 5, 4, 0, tzinfo=UTC),
         datetime(2024, 1, 5, 5, 30, tzinfo=UTC),
-    ]  # fmt: skip
+        datetime(2024, 1, 5, 4, 0, tzinfo=UTC),
+        datetime(2024, 1, 5, 5, 30, tzinfo=UTC),
+    ]
 
 
 def test_invalid_dates_are_errors_with_row_column_and_value() -> None:
-    result = clean_frame(_policy(applied_on=["2024-02-30", "soon"]), KINDS["policy"], REFS,
-                         headers={"applied_on": "投保日期"})  # fmt: skip
+    result = clean_frame(
+        _policy(applied_on=["2024-02-30", "soon"]), KINDS["policy"], REFS, headers={"applied_on": "投保日期"}
+    )
     assert result.errors.select("_row", "column", "value").rows() == [
         (2, "投保日期", "2024-02-30"),
         (3, "投保日期", "soon"),
@@ -95,11 +110,19 @@ def test_amounts_with_more_than_two_decimals_are_refused() -> None:
 
 
 def test_enum_synonyms_and_satisfaction_words() -> None:
-    raw = pl.DataFrame({
-        "_row": [2, 3, 4, 5], "claim_no": ["C1", "C2", "C3", "C4"], "line": ["车险", "AUTO", "财产险", "寿险"],
-        "handler": ["A001"] * 4, "unit": ["U1"] * 4, "reported_at": ["2024-01-05"] * 4, "amount_claimed": ["1"] * 4,
-        "satisfaction": ["满意", "一般", "不满意", "4"],
-    }, schema_overrides={"_row": pl.Int64})  # fmt: skip
+    raw = pl.DataFrame(
+        {
+            "_row": [2, 3, 4, 5],
+            "claim_no": ["C1", "C2", "C3", "C4"],
+            "line": ["车险", "AUTO", "财产险", "寿险"],
+            "handler": ["A001"] * 4,
+            "unit": ["U1"] * 4,
+            "reported_at": ["2024-01-05"] * 4,
+            "amount_claimed": ["1"] * 4,
+            "satisfaction": ["满意", "一般", "不满意", "4"],
+        },
+        schema_overrides={"_row": pl.Int64},
+    )
     result = clean_frame(raw, KINDS["claim"], REFS)
     assert result.frame["line"].to_list() == ["auto", "auto", "property", "life"]
     assert result.frame["satisfaction"].to_list() == [5, 3, 1, 4]
@@ -107,19 +130,28 @@ def test_enum_synonyms_and_satisfaction_words() -> None:
 
 
 def test_yes_no_words() -> None:
-    raw = pl.DataFrame({
-        "_row": [2, 3, 4, 5, 6], "external_id": list("abcde"), "employee": ["A001"] * 5, "course": ["产品知识"] * 5,
-        "passed": ["是", "否", "Y", "n", "通过"],
-    }, schema_overrides={"_row": pl.Int64})  # fmt: skip
+    raw = pl.DataFrame(
+        {
+            "_row": [2, 3, 4, 5, 6],
+            "external_id": list("abcde"),
+            "employee": ["A001"] * 5,
+            "course": ["产品知识"] * 5,
+            "passed": ["是", "否", "Y", "n", "通过"],
+        },
+        schema_overrides={"_row": pl.Int64},
+    )
     result = clean_frame(raw, KINDS["training"], REFS)
     assert result.frame["passed"].to_list() == [True, False, True, False, True]
 
 
 def test_rule_counts_are_reported() -> None:
     result = clean_frame(
-        _policy(policy_no=["P1 ", "Ｐ２"], applied_on=["2024/1/5", "45296"], first_year_premium=["1,000", "1万"]),
-        KINDS["policy"], REFS,
-    )  # fmt: skip
+        _policy(
+            policy_no=["P1 ", "Ｐ２"], applied_on=["2024/1/5", "45296"], first_year_premium=["1,000", "1万"]
+        ),
+        KINDS["policy"],
+        REFS,
+    )
     assert result.errors.height == 0
     assert result.rules["whitespace"] == 1 and result.rules["full_width"] == 1
     assert result.rules["date_format"] == 1 and result.rules["excel_serial_date"] == 1
@@ -129,10 +161,14 @@ def test_rule_counts_are_reported() -> None:
 
 def test_required_missing_unknown_refs_order_and_duplicates() -> None:
     result = clean_frame(
-        _policy(agent=["A001", "ZZZ", None, "A001"], issued_on=[None, None, None, "2023-12-31"],
-                policy_no=["P1", "P2", "P3", "P1"]),
-        KINDS["policy"], REFS,
-    )  # fmt: skip
+        _policy(
+            agent=["A001", "ZZZ", None, "A001"],
+            issued_on=[None, None, None, "2023-12-31"],
+            policy_no=["P1", "P2", "P3", "P1"],
+        ),
+        KINDS["policy"],
+        REFS,
+    )
     problems = result.errors.select("_row", "field", "reason").rows()
     assert (3, "agent", "unknown employee number 'ZZZ'") in problems
     assert (4, "agent", "required, but empty") in problems
@@ -143,11 +179,18 @@ def test_required_missing_unknown_refs_order_and_duplicates() -> None:
 
 
 def test_units_lists_resolve_each_code() -> None:
-    raw = pl.DataFrame({
-        "_row": [2, 3], "external_id": ["I1", "I2"], "system": ["核心系统"] * 2, "severity": ["一级", "p3"],
-        "started_at": ["2024-01-05 10:00"] * 2, "ended_at": ["2024-01-05 12:00"] * 2,
-        "affected_units": ["U1、U2", "U1;U9"],
-    }, schema_overrides={"_row": pl.Int64})  # fmt: skip
+    raw = pl.DataFrame(
+        {
+            "_row": [2, 3],
+            "external_id": ["I1", "I2"],
+            "system": ["核心系统"] * 2,
+            "severity": ["一级", "p3"],
+            "started_at": ["2024-01-05 10:00"] * 2,
+            "ended_at": ["2024-01-05 12:00"] * 2,
+            "affected_units": ["U1、U2", "U1;U9"],
+        },
+        schema_overrides={"_row": pl.Int64},
+    )
     result = clean_frame(raw, KINDS["incident"], REFS)
     assert result.errors.select("_row", "reason").rows() == [(3, "unknown unit code 'U9'")]
     assert result.frame["affected_units_ids"].to_list() == [[10, 20]]

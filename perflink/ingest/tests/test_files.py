@@ -33,8 +33,21 @@ HEADERS = [
 
 def _rows(world: World, n: int = 3) -> list[list]:
     emp, unit = world.staff.employee_no, world.hr.code
-    return [[f"C{i:04d}", "车险", emp, unit, "2026/3/1 9:00", "2026-03-02 10:00", "2026年3月3日", "1,000",
-             "满意", "x"] for i in range(n)]  # fmt: skip
+    return [
+        [
+            f"C{i:04d}",
+            "车险",
+            emp,
+            unit,
+            "2026/3/1 9:00",
+            "2026-03-02 10:00",
+            "2026年3月3日",
+            "1,000",
+            "满意",
+            "x",
+        ]
+        for i in range(n)
+    ]
 
 
 def _csv(path: Path, rows: list[list], encoding: str = "utf-8-sig", headers: list[str] = HEADERS) -> Path:
@@ -82,7 +95,7 @@ def test_zip_bombs_and_wrong_types_are_refused(tmp_path: Path) -> None:
         read_table(bomb, KINDS["claim"])
     fake = tmp_path / "fake.xlsx"
     fake.write_text("not a zip")
-    with pytest.raises(FileProblem, match="not a valid .xlsx"):
+    with pytest.raises(FileProblem, match=r"not a valid \.xlsx"):
         read_table(fake, KINDS["claim"])
     with pytest.raises(FileProblem, match="unsupported file type"):
         read_table(_csv(tmp_path / "x.pdf", []), KINDS["claim"])
@@ -121,5 +134,5 @@ def test_import_command_with_a_bad_row_writes_nothing_and_names_it(
 
 
 def test_import_command_file_problems_are_command_errors(world: World, tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="nope.csv: file not found"):
+    with pytest.raises(CommandError, match=r"nope\.csv: file not found"):
         call_command("import_records", str(tmp_path / "nope.csv"), kind="claim", tenant="alpha")

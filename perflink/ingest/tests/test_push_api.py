@@ -16,16 +16,24 @@ from tests.factories import World
 @pytest.fixture
 def token(world: World) -> str:
     with tenant_context(world.tenant):
-        _, secret = do_create_token(name="理赔系统", permissions=["ingest.push", "ingest.view"], created_by=None,
-                                    actor=SYSTEM)  # fmt: skip
+        _, secret = do_create_token(
+            name="理赔系统", permissions=["ingest.push", "ingest.view"], created_by=None, actor=SYSTEM
+        )
     return secret
 
 
 def _records(world: World, n: int, amount: str = "1000") -> list[dict]:
     return [
-        {"claim_no": f"C{i:05d}", "line": "auto", "handler": world.staff.employee_no, "unit": world.hr.code,
-         "reported_at": "2026-03-01T09:00:00+08:00", "paid_at": "2026-03-03 10:00", "amount_claimed": amount,
-         "satisfaction": "满意"}  # fmt: skip
+        {
+            "claim_no": f"C{i:05d}",
+            "line": "auto",
+            "handler": world.staff.employee_no,
+            "unit": world.hr.code,
+            "reported_at": "2026-03-01T09:00:00+08:00",
+            "paid_at": "2026-03-03 10:00",
+            "amount_claimed": amount,
+            "satisfaction": "满意",
+        }
         for i in range(n)
     ]
 
@@ -34,7 +42,9 @@ def _post(token: str, body: dict, key: str | None = None, kind: str = "claim"):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     if key:
         headers["HTTP_IDEMPOTENCY_KEY"] = key
-    return Client().post(f"/api/v1/ingest/{kind}", json.dumps(body), content_type="application/json", **headers)
+    return Client().post(
+        f"/api/v1/ingest/{kind}", json.dumps(body), content_type="application/json", **headers
+    )
 
 
 def test_push_then_resend_is_a_no_op(world: World, token: str) -> None:
@@ -66,8 +76,14 @@ def test_one_bad_record_rejects_the_request_and_names_it(world: World, token: st
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "records_rejected"
-    assert body["report"]["errors"] == [{"index": 4, "field": "paid_at", "value": "yesterday",
-                                         "reason": "not a date-time (e.g. 2024-01-05 13:30)"}]  # fmt: skip
+    assert body["report"]["errors"] == [
+        {
+            "index": 4,
+            "field": "paid_at",
+            "value": "yesterday",
+            "reason": "not a date-time (e.g. 2024-01-05 13:30)",
+        }
+    ]
     with tenant_context(world.tenant):
         assert ClaimRecord.objects.count() == 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -13,18 +15,20 @@ from tests.factories import World, make_employee
 
 
 def _claims(world: World, n: int, *, start: int = 0, amount: str = "1,000.00") -> pl.DataFrame:
-    return pl.DataFrame({
-        "_row": list(range(2, n + 2)),
-        "claim_no": [f"C{start + i:06d}" for i in range(n)],
-        "line": ["车险"] * n,
-        "handler": [world.staff.employee_no] * n,
-        "unit": [world.hr.code] * n,
-        "reported_at": ["2026/3/1 09:00"] * n,
-        "approved_at": ["2026-03-02 10:00"] * n,
-        "paid_at": ["2026年3月3日"] * n,
-        "amount_claimed": [amount] * n,
-        "satisfaction": ["满意"] * n,
-    })  # fmt: skip
+    return pl.DataFrame(
+        {
+            "_row": list(range(2, n + 2)),
+            "claim_no": [f"C{start + i:06d}" for i in range(n)],
+            "line": ["车险"] * n,
+            "handler": [world.staff.employee_no] * n,
+            "unit": [world.hr.code] * n,
+            "reported_at": ["2026/3/1 09:00"] * n,
+            "approved_at": ["2026-03-02 10:00"] * n,
+            "paid_at": ["2026年3月3日"] * n,
+            "amount_claimed": [amount] * n,
+            "satisfaction": ["满意"] * n,
+        }
+    )
 
 
 def _push(world: World, frame: pl.DataFrame, **kw):
@@ -46,9 +50,11 @@ def test_given_new_records_then_created_and_resent_records_are_unchanged(in_worl
 def test_given_a_changed_record_then_only_it_updates_with_a_new_version(in_world: World) -> None:
     _push(in_world, _claims(in_world, 10))
     frame = _claims(in_world, 10).with_columns(
-        pl.when(pl.col("claim_no") == "C000004").then(pl.lit("2,000")).otherwise(pl.col("amount_claimed"))
+        pl.when(pl.col("claim_no") == "C000004")
+        .then(pl.lit("2,000"))
+        .otherwise(pl.col("amount_claimed"))
         .alias("amount_claimed")
-    )  # fmt: skip
+    )
     report = _push(in_world, frame)
     assert (report.created, report.updated, report.unchanged) == (0, 1, 9)
     rec = ClaimRecord.objects.get(claim_no="C000004")
@@ -87,7 +93,7 @@ def test_quarantine_writes_valid_rows_and_keeps_rejected_ones(in_world: World) -
     report = _push(in_world, frame, quarantine=True)
     assert (report.created, report.rejected) == (3, 1)
     batch = Batch.objects.get(pk=report.batch_id)
-    text = open(batch.quarantine_path, encoding="utf-8-sig").read()
+    text = Path(batch.quarantine_path).read_text(encoding="utf-8-sig")
     assert "E-unknown" in text and "unknown employee number" in text and text.count("\n") == 2
 
 
@@ -112,6 +118,11 @@ def test_unknown_references_are_row_errors_not_silent_nulls(in_world: World) -> 
     with pytest.raises(IngestRejected) as exc:
         _push(in_world, frame)
     assert exc.value.report.errors == [
-        {"row": 3, "column": "handler", "field": "handler", "value": "nobody",
-         "reason": "unknown employee number 'nobody'"}
-    ]  # fmt: skip
+        {
+            "row": 3,
+            "column": "handler",
+            "field": "handler",
+            "value": "nobody",
+            "reason": "unknown employee number 'nobody'",
+        }
+    ]

@@ -12,8 +12,9 @@ from perflink.ingest.actions import IngestRejected, IngestReport, do_ingest, kin
 from perflink.ingest.choices import Channel
 from perflink.ingest.cleaning import RULES
 from perflink.ingest.files import FileProblem, read_table
-from perflink.ingest.kinds import KINDS
+from perflink.ingest.kinds import KINDS, MASTER_KINDS
 from perflink.ingest.models import ImportMapping
+from perflink.ingest.roster import RosterRejected, sync_roster
 from perflink.tenancy.models import Tenant
 
 
@@ -26,7 +27,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="a .csv or .xlsx file; the first row holds the headers")
-        parser.add_argument("--kind", required=True, choices=list(KINDS), help="the record kind in the file")
+        parser.add_argument(
+            "--kind",
+            required=True,
+            choices=[*KINDS, *MASTER_KINDS],
+            help="the record kind in the file; `unit` and `employee` sync the org tree and the people",
+        )
         parser.add_argument("--tenant", required=True, help="tenant slug")
         parser.add_argument("--source", help="source system code (default: the tenant's system for the kind)")
         parser.add_argument("--mapping", help="name of a saved column mapping")
@@ -42,6 +48,9 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=options["tenant"]).first()
         if tenant is None:
             raise CommandError(f"no tenant {options['tenant']!r}")
+        if options["kind"] in MASTER_KINDS:
+            self._roster(tenant, options)
+            return
         spec = kind_spec(options["kind"])
         actor = Actor("system", None, f"cli:{getpass.getuser()}")
         with tenant_context(tenant, actor):
@@ -76,6 +85,35 @@ class Command(BaseCommand):
             except DomainError as exc:
                 raise CommandError(exc.message) from exc
         self._print(report, options)
+
+    def _roster(self, tenant: Tenant, options: dict[str, Any]) -> None:
+        spec = MASTER_KINDS[options["kind"]]
+        actor = Actor("system", None, f"cli:{getpass.getuser()}")
+        with tenant_context(tenant, actor):
+            try:
+                mapping, chunks = read_table(options["file"], spec)
+                report = sync_roster(
+                    spec.kind, chunks, actor=actor, headers=mapping.fields, dry_run=options["dry_run"]
+                )
+            except FileProblem as exc:
+                raise CommandError(str(exc)) from exc
+            except RosterRejected as exc:
+                report = exc.report
+                for e in report.errors[:50]:
+                    self.stdout.write(
+                        f"    row {e['row']}, column “{e['column']}”, value {e['value']!r}: {e['reason']}"
+                    )
+                raise CommandError(
+                    f"{report.rejected} of {report.total} rows rejected; nothing was changed"
+                ) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
+            return
+        state = "DRY RUN, nothing changed" if report.dry_run else "applied"
+        self.stdout.write(
+            f"{spec.kind}: {report.total} rows — {state}: created {report.created}, moved {report.moved}, "
+            f"updated {report.updated}, exited {report.exited}, unchanged {report.unchanged}"
+        )
 
     def _print(self, report: IngestReport, options: dict[str, Any]) -> None:
         if options["json"]:
