@@ -8,7 +8,7 @@ would happen and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ class IngestReport:
     error_count: int = 0
     rules: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
     ignored_columns: list[str] = field(default_factory=list)
+    missing: dict[str, int] = field(default_factory=dict)  # field -> empty cells (for data health)
     batch_id: int | None = None
     dry_run: bool = False
     quarantined: bool = False
@@ -133,6 +134,7 @@ def do_ingest(
     file_name: str = "",
     idempotency_key: str = "",
     ignored_columns: list[str] | None = None,
+    progress: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Clean, validate and write raw chunks (String columns named by field, plus `_row`).
 
@@ -159,6 +161,14 @@ def do_ingest(
         for raw in chunks:
             result = clean_frame(raw, spec, load_refs(raw, spec), headers=headers)
             report.total += result.total_rows
+            for name in spec.names:
+                empty = (
+                    int((raw[name].is_null() | (raw[name].str.strip_chars() == "")).sum())
+                    if name in raw.columns
+                    else raw.height
+                )
+                if empty:
+                    report.missing[name] = report.missing.get(name, 0) + empty
             for rule, n in result.rules.items():
                 report.rules[rule] = report.rules.get(rule, 0) + n
             if result.errors.height:
@@ -189,6 +199,8 @@ def do_ingest(
                 write=not stop_writing,
             )
             _add(report, counts)
+            if progress is not None:
+                progress(report)
             if not stop_writing and spec.kind == "incident":
                 _write_incident_units(result.frame, written, tenant.pk)
         if dry_run:
@@ -203,6 +215,7 @@ def do_ingest(
             "errors": report.errors[:200],
             "error_count": report.error_count,
             "ignored_columns": report.ignored_columns,
+            "missing": report.missing,
         }
         if rejected_frames:
             batch.quarantine_path = str(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from perflink.core.fields import EncryptedTextField
 from perflink.core.models import TenantOwned
 from perflink.ingest.choices import (
     BatchStatus,
@@ -263,3 +264,103 @@ class IncidentUnit(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["incident", "unit"], name="incidentunit_unique")]
+
+
+# --- Scheduled pull connectors ----------------------------------------------------------------------
+# (The choices below belong in choices.py; they sit here while that file is edited elsewhere.)
+
+
+class PullPagination(models.TextChoices):
+    PAGE = "page", _("Page number")
+    OFFSET = "offset", _("Offset and limit")
+    CURSOR = "cursor", _("Next-page token")
+    NONE = "none", _("Single request")
+
+
+class PullStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Partly stored")
+    FAILED = "failed", _("Failed")
+
+
+PULL_KINDS = [*RecordKind.choices, ("unit", _("Org unit")), ("employee", _("Employee"))]
+
+
+class PullConnector(TenantOwned):
+    """A source system's HTTP JSON endpoint that Perflink pulls records from, on a schedule or on demand.
+
+    `cursor_value` is the highest `cursor_field` value stored so far; a run asks only for records from
+    there on and moves it forward page by page, in the same transaction as the page's records."""
+
+    name = models.CharField(_("name"), max_length=80)
+    source_system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="connectors")
+    kind = models.CharField(_("record kind"), max_length=20, choices=PULL_KINDS)
+    url = models.URLField(_("URL"), max_length=500)
+    auth_header_name = models.CharField(_("auth header"), max_length=60, default="Authorization", blank=True)
+    auth_header_value = EncryptedTextField(_("auth header value"), blank=True)
+    pagination = models.CharField(
+        _("pagination"), max_length=10, choices=PullPagination.choices, default=PullPagination.PAGE
+    )
+    page_param = models.CharField(_("page parameter"), max_length=60, default="page", blank=True)
+    first_page = models.PositiveIntegerField(_("first page number"), default=1)
+    size_param = models.CharField(_("page size parameter"), max_length=60, default="page_size", blank=True)
+    page_size = models.PositiveIntegerField(_("page size"), default=500)
+    records_path = models.CharField(_("records path"), max_length=120, blank=True)
+    next_cursor_path = models.CharField(_("next-page token path"), max_length=120, blank=True)
+    cursor_field = models.CharField(_("cursor field"), max_length=80, blank=True)
+    cursor_param = models.CharField(_("cursor parameter"), max_length=60, blank=True)
+    cursor_value = models.CharField(_("cursor"), max_length=200, blank=True)
+    field_map = models.JSONField(_("field mapping"), default=dict, blank=True)  # remote name -> field
+    interval_minutes = models.PositiveIntegerField(_("interval (minutes)"), default=60)  # 0: on demand
+    enabled = models.BooleanField(_("enabled"), default=True)
+    max_retries = models.PositiveSmallIntegerField(_("retries"), default=3)
+    backoff_seconds = models.FloatField(_("backoff (seconds)"), default=2.0)
+    timeout_seconds = models.FloatField(_("timeout (seconds)"), default=30.0)
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
+    last_status = models.CharField(_("last status"), max_length=10, choices=PullStatus.choices, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)  # a run's lease, so two never overlap
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="pullconnector_unique_name")]
+        indexes = [models.Index(fields=["enabled", "next_run_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PullRun(TenantOwned):
+    """One run of a connector: what was fetched and stored, and where the cursor went."""
+
+    connector = models.ForeignKey(PullConnector, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PullStatus.choices, default=PullStatus.RUNNING
+    )
+    triggered_by = models.CharField(_("by"), max_length=150, blank=True)
+    pages = models.PositiveIntegerField(_("pages stored"), default=0)
+    requests = models.PositiveIntegerField(_("HTTP requests"), default=0)
+    records = models.PositiveIntegerField(_("records"), default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    batch_ids = models.JSONField(default=list, blank=True)
+    cursor_before = models.CharField(max_length=200, blank=True)
+    cursor_after = models.CharField(max_length=200, blank=True)
+    ignored_fields = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)  # the rejected page's first errors
+    notes = models.JSONField(default=list, blank=True)  # retries and warnings, in order
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["tenant", "connector", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.connector_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

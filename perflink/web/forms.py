@@ -21,9 +21,11 @@ class EmployeeFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=60)
     unit = forms.IntegerField(label=_("Unit"), required=False)
     employment_type = forms.ChoiceField(
-        label=_("Employment type"), required=False, choices=[("", _("All"))] + EmploymentType.choices
+        label=_("Employment type"), required=False, choices=[("", _("All")), *EmploymentType.choices]
     )
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + EmployeeStatus.choices)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All")), *EmployeeStatus.choices]
+    )
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in EMPLOYEE_SORTS])
 
     def __init__(self, *args: Any, principal: Any, **kwargs: Any) -> None:
@@ -48,7 +50,9 @@ class AuditFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     action = forms.CharField(label=_("Action"), required=False, max_length=80)
     actor = forms.CharField(label=_("Actor"), required=False, max_length=150)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 

@@ -1,4 +1,5 @@
-"""The navigation: one entry per module, each shown only to those who may use it."""
+"""The navigation: one entry per module, each shown only to those who may use it and only when the
+tenant has the module switched on. Entries are grouped in sections for the sidebar."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from perflink.accounts.access import can
 
+WORKSPACE, PERFORMANCE, ADMIN = "workspace", "performance", "admin"
+SECTION_LABELS: dict[str, Promise] = {
+    WORKSPACE: _("Workspace"),
+    PERFORMANCE: _("Performance"),
+    ADMIN: _("Administration"),
+}
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -21,32 +29,51 @@ class NavItem:
     action: str
     icon: str
     kwargs: tuple[tuple[str, Any], ...] = ()
+    module: str = ""  # the Tenant.modules name that switches this entry on; "" = always there
+    section: str = WORKSPACE
+
+
+def _module(key: str, label: Promise, icon: str, *, module: str = "", action: str = "org.view") -> NavItem:
+    """An entry for a module whose pages are still to come (served by the placeholder page)."""
+    return NavItem(key, label, "web:module", action, icon, (("key", key),), module or key, PERFORMANCE)
 
 
 NAV: list[NavItem] = [
     NavItem("home", _("Overview"), "web:home", "home.view", "home"),
     NavItem("org", _("Organisation"), "web:org_tree", "org.view", "org"),
     NavItem("employees", _("Employees"), "web:employee_list", "employee.view", "people"),
-    NavItem("ingest", _("Data sources"), "web:module", "org.view", "database", (("key", "ingest"),)),
-    NavItem("metrics", _("Metrics"), "web:module", "org.view", "gauge", (("key", "metrics"),)),
-    NavItem("linkage", _("Linkage"), "web:module", "org.view", "link", (("key", "linkage"),)),
-    NavItem("incentives", _("Incentives"), "web:module", "org.view", "coins", (("key", "incentives"),)),
-    NavItem("collab", _("Collaboration"), "web:module", "org.view", "handshake", (("key", "collab"),)),
-    NavItem("analytics", _("Analytics"), "web:module", "org.view", "chart", (("key", "analytics"),)),
-    NavItem("self", _("My performance"), "web:module", "self.view", "user", (("key", "self"),)),
-    NavItem("audit", _("Audit trail"), "web:audit_list", "audit.view", "shield"),
-    NavItem("settings", _("Settings"), "web:settings", "home.view", "gear"),
+    _module("ingest", _("Data sources"), "database"),
+    _module("metrics", _("Metrics"), "gauge"),
+    _module("linkage", _("Linkage"), "link"),
+    _module("incentives", _("Incentives"), "coins"),
+    _module("collab", _("Collaboration"), "handshake"),
+    _module("analytics", _("Analytics"), "chart"),
+    _module("self", _("My performance"), "user", module="selfservice", action="self.view"),
+    NavItem("audit", _("Audit trail"), "web:audit_list", "audit.view", "shield", section=ADMIN),
+    NavItem("settings", _("Settings"), "web:settings", "home.view", "gear", section=ADMIN),
 ]
 
 
 def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
+    """The entries this user sees, in order; each dict has key, label, url, icon, active, section."""
     user = request.user
     path = request.path
+    modules = set(user.tenant.modules or ())
     items = []
     for item in NAV:
-        if not can(user, item.action):
+        if not can(user, item.action) or (item.module and item.module not in modules):
             continue
         url = reverse(item.url_name, kwargs=dict(item.kwargs))
         active = path == url if item.key == "home" else path.startswith(url)
-        items.append({"key": item.key, "label": item.label, "url": url, "icon": item.icon, "active": active})
+        items.append(
+            {
+                "key": item.key,
+                "label": item.label,
+                "url": url,
+                "icon": item.icon,
+                "active": active,
+                "section": item.section,
+                "section_label": SECTION_LABELS[item.section],
+            }
+        )
     return items

@@ -4,17 +4,25 @@ One view serves the full page and its htmx partial (see `perflink.core.htmx.htmx
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from perflink.accounts.access import TOKEN_ACTIONS
+from perflink.accounts.access import ACTIONS as ACTION_CODES
+from perflink.accounts.access import TOKEN_ACTIONS, can
 from perflink.accounts.actions import LoginOutcome, do_attempt_login, do_create_token, do_revoke_token
 from perflink.accounts.models import ApiToken
 from perflink.audit.models import AuditEvent
@@ -25,18 +33,137 @@ from perflink.core.exports import csv_bytes
 from perflink.core.htmx import htmx_partial
 from perflink.org import selectors as org_selectors
 from perflink.org.choices import EmployeeStatus, EmploymentType
+from perflink.org.models import OrgUnit
 from perflink.web.decorators import page, public
 from perflink.web.forms import AuditFilterForm, EmployeeFilterForm, LoginForm, TokenForm
+from perflink.web.selectors import home_summary, with_subtree_headcount
+from perflink.web.templatetags.perflink import AUDIT_ACTION_LABELS
 
-MODULES = {
-    "ingest": (_("Data sources"), "数据打通：保单、理赔、人力、财务、IT 运维系统的数据接入、清洗与追溯。"),
-    "metrics": (_("Metrics"), "业务关联指标：指标库、季节模板（开门红、汛期）、目标与评分规则。"),
-    "linkage": (_("Linkage"), "联动关系：职能指标与业务结果的关联，由业务部门确认。"),
-    "incentives": (_("Incentives"), "激励协同：奖金方案、条件系数、计算说明、模拟测算与审批发布。"),
-    "collab": (_("Collaboration"), "实时协同：协同需求、进度跟踪、满意度调研与协同周报。"),
-    "analytics": (_("Analytics"), "贡献可视化：职能对业务结果的影响分析与管理驾驶舱。"),
-    "self": (_("My performance"), "员工自助：查看本人指标、得分与奖金说明，参与调研与申诉。"),
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """A module still being built: what it is called and what it will do, for the placeholder page."""
+
+    title: Any
+    icon: str
+    blurb: Any
+    features: tuple[Any, ...]
+    tenant_key: str  # the name in Tenant.modules
+
+
+MODULES: dict[str, ModuleInfo] = {
+    "ingest": ModuleInfo(
+        _("Data sources"),
+        "database",
+        _(
+            "Data integration: records from the policy, claims, HR, finance and IT-operations systems, "
+            "cleaned and traceable to where they came from."
+        ),
+        (
+            _("REST push, scheduled pulls and Excel/CSV import"),
+            _("Cleaning rules and integrity checks"),
+            _("Every record keeps its source system and batch"),
+            _("Historical data migration"),
+        ),
+        "ingest",
+    ),
+    "metrics": ModuleInfo(
+        _("Metrics"),
+        "gauge",
+        _(
+            "Business-linked metrics: a metric library, seasonal templates (New-Year sales push, "
+            "flood season), targets and scoring rules."
+        ),
+        (
+            _("Metrics per employee, team, department and branch"),
+            _("Templates that switch by season, versioned"),
+            _("Scoring rules as data: thresholds, linear, tiered bands, caps"),
+            _("Survey ratings turned into points"),
+        ),
+        "metrics",
+    ),
+    "linkage": ModuleInfo(
+        _("Linkage"),
+        "link",
+        _(
+            "Links between functional metrics and the business results they serve, confirmed by the business "
+            "department."
+        ),
+        (
+            _("Propose a link from either side"),
+            _("Confirmation by the business department"),
+            _("Link history and evidence from source data"),
+        ),
+        "linkage",
+    ),
+    "incentives": ModuleInfo(
+        _("Incentives"),
+        "coins",
+        _(
+            "Incentive linkage: bonus plans, conditional multipliers, explained calculations, "
+            "what-if simulation, approval and release."
+        ),
+        (
+            _("Weights, multipliers, conditions and caps"),
+            _("Bonus statements that explain every figure"),
+            _("What-if simulation before release"),
+            _("Approval with immutable results"),
+        ),
+        "incentives",
+    ),
+    "collab": ModuleInfo(
+        _("Collaboration"),
+        "handshake",
+        _(
+            "Real-time collaboration: demands from business to functional units, progress tracking, "
+            "satisfaction surveys and the weekly coordination report."
+        ),
+        (
+            _("Quantified demands tracked to evaluation"),
+            _("Live progress from source data"),
+            _("Satisfaction surveys"),
+            _("Weekly function–business coordination report"),
+        ),
+        "collab",
+    ),
+    "analytics": ModuleInfo(
+        _("Analytics"),
+        "chart",
+        _("Contribution analytics: how functional units move business results, and management dashboards."),
+        (
+            _("Impact of functional metrics on business results"),
+            _("Before / after views of a programme"),
+            _("Management dashboards"),
+        ),
+        "analytics",
+    ),
+    "self": ModuleInfo(
+        _("My performance"),
+        "user",
+        _(
+            "Employee self-service: see your own metrics, scores and bonus explanation, answer surveys "
+            "and appeal a score."
+        ),
+        (_("Own KPIs and scores"), _("Bonus statement with explanation"), _("Surveys and appeals")),
+        "selfservice",
+    ),
 }
+
+
+EMPLOYEES_IN_PANEL = 50
+
+
+def _partial(request: HttpRequest) -> bool:
+    """An htmx fragment request; a history-restore request (cache miss on Back) wants the full page."""
+    return htmx_partial(request) and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def _render(request: HttpRequest, full: str, partial: str, ctx: dict[str, Any]) -> HttpResponse:
+    """Render the page or its htmx fragment; `Vary: HX-Request` keeps caches from mixing the two."""
+    is_partial = _partial(request)
+    response = render(request, partial if is_partial else full, {**ctx, "is_partial": is_partial})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @public
@@ -51,26 +178,41 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = ""
     form = LoginForm(request.POST or None)
-    error = ""
+    error, locked = "", False
     if request.method == "POST" and form.is_valid():
         result = do_attempt_login(
             request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
         )
         if result.outcome is LoginOutcome.OK:
-            login(request, result.user)
-            if result.user.preferred_language:
-                request.session["_language"] = result.user.preferred_language
-            return redirect(next_url or "web:home")
+            login(request, result.user)  # last_login was recorded by do_attempt_login
+            response = redirect(next_url or "web:home")
+            if result.user.preferred_language in dict(settings.LANGUAGES):
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    result.user.preferred_language,
+                    samesite="Lax",
+                    httponly=True,
+                )
+            return response
         if result.outcome is LoginOutcome.LOCKED:
+            locked = True
             minutes = max(1, int((result.locked_until - timezone.now()).total_seconds() // 60) + 1)
-            error = _(
+            error = gettext(
                 "This account is locked after too many failed attempts. Try again in %(minutes)d minutes "
                 "or ask your administrator to unlock it."
             ) % {"minutes": minutes}
         else:
-            error = _("The user name or password is not correct.")
+            error = gettext("The user name or password is not correct.")
     status = 200 if not error else 401
-    return render(request, "web/login.html", {"form": form, "error": error, "next": next_url}, status=status)
+    ctx = {
+        "form": form,
+        "error": error,
+        "locked": locked,
+        "next": next_url,
+        "lockout_threshold": settings.PERFLINK_LOCKOUT_THRESHOLD,
+        "lockout_minutes": settings.PERFLINK_LOCKOUT_MINUTES,
+    }
+    return render(request, "web/login.html", ctx, status=status)
 
 
 @public
@@ -80,45 +222,89 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("web:login")
 
 
+def enabled_modules(request: HttpRequest) -> list[tuple[str, ModuleInfo]]:
+    """The modules still to come that this tenant has switched on and this user may open."""
+    tenant_modules = set(request.user.tenant.modules or ())
+    action_for = {"self": "self.view"}
+    return [
+        (key, info)
+        for key, info in MODULES.items()
+        if info.tenant_key in tenant_modules and can(request.user, action_for.get(key, "org.view"))
+    ]
+
+
 @page("home.view")
 def home(request: HttpRequest) -> HttpResponse:
-    from perflink.web.selectors import home_summary
-
-    return render(request, "web/home.html", {"summary": home_summary(request.user)})
+    ctx = {"summary": home_summary(request.user), "modules": enabled_modules(request)}
+    return render(request, "web/home.html", ctx)
 
 
 @page("home.view")
 def module(request: HttpRequest, key: str) -> HttpResponse:
-    if key not in MODULES:
+    info = MODULES.get(key)
+    if info is None or info.tenant_key not in (request.user.tenant.modules or ()):
         raise NotFound("module not found")
-    title, blurb = MODULES[key]
-    return render(request, "web/module.html", {"module_key": key, "module_title": title, "blurb": blurb})
+    ctx = {"module_key": key, "module": info, "module_title": info.title, "blurb": info.blurb}
+    return render(request, "web/module.html", ctx)
+
+
+def _children(principal: Any, parent: OrgUnit | None) -> list[OrgUnit]:
+    return list(with_subtree_headcount(org_selectors.unit_children(principal, parent)))
+
+
+def _unit_context(principal: Any, unit: OrgUnit) -> dict[str, Any]:
+    employees = org_selectors.search_employees(principal, unit=unit, include_subunits=False)
+    ancestors = org_selectors.unit_ancestors(unit)
+    history = list(org_selectors.unit_history(unit))
+    # Units outside the principal's scope (a unit head's ancestors, earlier parents) are not named.
+    mentioned = {a.pk for a in ancestors} | {v.parent_id for v in history if v.parent_id}
+    visible = set(
+        org_selectors.visible_units(principal).filter(pk__in=mentioned).values_list("pk", flat=True)
+    )
+    return {
+        "unit": unit,
+        "ancestors": [a for a in ancestors if a.pk in visible and a.pk != unit.pk],
+        "history": history,
+        "visible_ids": visible,
+        "children": _children(principal, unit),
+        "headcount": org_selectors.subtree_headcount(unit),
+        "employees": list(employees.exclude(status=EmployeeStatus.LEFT)[:EMPLOYEES_IN_PANEL]),
+        "employees_limit": EMPLOYEES_IN_PANEL,
+    }
 
 
 @page("org.view")
 def org_tree(request: HttpRequest) -> HttpResponse:
     parent_id = request.GET.get("parent")
-    parent = org_selectors.get_unit(request.user, int(parent_id)) if parent_id and parent_id.isdigit() else None
-    children = org_selectors.unit_children(request.user, parent)
-    if htmx_partial(request) and parent is not None:
-        return render(request, "web/partials/org_children.html", {"units": children, "parent": parent})
-    return render(request, "web/org_tree.html", {"units": children})
+    parent = (
+        org_selectors.get_unit(request.user, int(parent_id)) if parent_id and parent_id.isdigit() else None
+    )
+    units = _children(request.user, parent)
+    if _partial(request) and parent is not None:
+        response = render(request, "web/partials/org_children.html", {"units": units, "parent": parent})
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    # The first level below a few roots comes open, so the page starts useful; deeper levels load on demand.
+    if len(units) <= 3:
+        for root in units:
+            if root.n_children:
+                root.loaded_children = _children(request.user, root)
+    selected_id = request.GET.get("unit", "")
+    if selected_id.isdigit():
+        selected = org_selectors.get_unit(request.user, int(selected_id))
+    else:
+        selected = units[0] if units else None
+    ctx: dict[str, Any] = {"units": units, "selected": selected}
+    if selected is not None:
+        ctx["panel"] = _unit_context(request.user, selected)
+    return render(request, "web/org_tree.html", ctx)
 
 
 @page("org.view")
 def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
     unit = org_selectors.get_unit(request.user, unit_id)
-    employees = org_selectors.search_employees(request.user, unit=unit, include_subunits=False)
-    ctx = {
-        "unit": unit,
-        "ancestors": org_selectors.unit_ancestors(unit),
-        "history": org_selectors.unit_history(unit),
-        "children": org_selectors.unit_children(request.user, unit),
-        "headcount": org_selectors.subtree_headcount(unit),
-        "employees": employees.exclude(status=EmployeeStatus.LEFT)[:50],
-    }
-    template = "web/partials/unit_panel.html" if htmx_partial(request) else "web/unit_detail.html"
-    return render(request, template, ctx)
+    ctx = _unit_context(request.user, unit)
+    return _render(request, "web/unit_detail.html", "web/partials/unit_panel.html", ctx)
 
 
 @page("employee.view")
@@ -126,8 +312,7 @@ def employee_list(request: HttpRequest) -> HttpResponse:
     form = EmployeeFilterForm(request.GET or None, principal=request.user)
     filters = form.cleaned_filters() if form.is_valid() else {}
     qs = org_selectors.search_employees(request.user, **filters)
-    paginator = Paginator(qs, 25)
-    page_obj = paginator.get_page(request.GET.get("page"))
+    page_obj = Paginator(qs, 25).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     ctx = {
@@ -135,11 +320,13 @@ def employee_list(request: HttpRequest) -> HttpResponse:
         "page_obj": page_obj,
         "sort": filters.get("sort", "employee_no"),
         "querystring": params.urlencode(),
+        "filtered": any(filters.get(k) for k in ("q", "unit", "employment_type", "status")),
         "types": EmploymentType.choices,
         "statuses": EmployeeStatus.choices,
     }
-    template = "web/partials/employee_table.html" if htmx_partial(request) else "web/employee_list.html"
-    return render(request, template, ctx)
+    if not _partial(request):
+        ctx["units"] = org_selectors.visible_units(request.user).only("id", "name", "depth", "path")
+    return _render(request, "web/employee_list.html", "web/partials/employee_table.html", ctx)
 
 
 @page("employee.view")
@@ -148,34 +335,69 @@ def employee_detail(request: HttpRequest, employee_id: int) -> HttpResponse:
     ctx = {
         "employee": employee,
         "sensitive": org_selectors.sensitive_values(request.user, employee),
+        "sensitive_revealed": can(request.user, "employee.view_sensitive"),
         "assignments": org_selectors.employee_assignments(employee),
     }
     return render(request, "web/employee_detail.html", ctx)
 
 
+def _audit_events(form: AuditFilterForm) -> Any:
+    filters = form.cleaned_data if form.is_valid() else {}
+    return filter_events(AuditEvent.objects.all(), **{k: v for k, v in filters.items() if v})
+
+
 @page("audit.view")
 def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    qs = filter_events(AuditEvent.objects.all(), **{k: v for k, v in filters.items() if v})
-    page_obj = Paginator(qs.order_by("-seq"), 50).get_page(request.GET.get("page"))
+    page_obj = Paginator(_audit_events(form).order_by("-seq"), 50).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
-    ctx = {"form": form, "page_obj": page_obj, "querystring": params.urlencode()}
-    template = "web/partials/audit_table.html" if htmx_partial(request) else "web/audit_list.html"
-    return render(request, template, ctx)
+    ctx = {
+        "form": form,
+        "page_obj": page_obj,
+        "querystring": params.urlencode(),
+        "filtered": bool(form.is_valid() and any(form.cleaned_data.values())),
+        "audit_action_codes": sorted(AUDIT_ACTION_LABELS),
+    }
+    return _render(request, "web/audit_list.html", "web/partials/audit_table.html", ctx)
+
+
+def _json_cell(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 @page("audit.export")
 def audit_export(request: HttpRequest) -> HttpResponse:
-    form = AuditFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    qs = filter_events(AuditEvent.objects.all(), **{k: v for k, v in filters.items() if v}).order_by("seq")
-    header = ["seq", "time", "actor", "action", "object_type", "object_id", "object", "before", "after",
-              "request_id", "ip", "hash"]  # fmt: skip
+    qs = _audit_events(AuditFilterForm(request.GET or None)).order_by("seq")
+    header = [
+        "seq",
+        "time",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "object",
+        "before",
+        "after",
+        "request_id",
+        "ip",
+        "hash",
+    ]
     rows = (
-        [e.seq, e.at.isoformat(), e.actor_label, e.action, e.object_type, e.object_id, e.object_repr,
-         e.before, e.after, e.request_id, e.ip, e.hash]  # fmt: skip
+        [
+            e.seq,
+            e.at.isoformat(),
+            e.actor_label,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.object_repr,
+            _json_cell(e.before),
+            _json_cell(e.after),
+            e.request_id,
+            e.ip,
+            e.hash,
+        ]
         for e in qs.iterator(chunk_size=2000)
     )
     response = HttpResponse(csv_bytes(header, rows), content_type="text/csv; charset=utf-8")
@@ -186,7 +408,8 @@ def audit_export(request: HttpRequest) -> HttpResponse:
 
 @page("home.view")
 def settings_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/settings.html", {})
+    ctx = {"role_actions": sorted(a for a in ACTION_CODES if can(request.user, a))}
+    return render(request, "web/settings.html", ctx)
 
 
 @page("token.manage")
@@ -195,20 +418,22 @@ def token_list(request: HttpRequest) -> HttpResponse:
     new_secret = None
     if request.method == "POST" and form.is_valid():
         try:
-            token, new_secret = do_create_token(
+            _token, new_secret = do_create_token(
                 name=form.cleaned_data["name"],
                 permissions=form.cleaned_data["permissions"],
                 created_by=request.user,
                 actor=current_actor(),
             )
-            messages.success(request, _("Token “%(name)s” created. Copy the secret now: it is shown only once.")
-                             % {"name": token.name})  # fmt: skip
+            # No flash message: the page itself shows the secret once, in its own box.
             form = TokenForm()
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     tokens = ApiToken.objects.select_related("created_by").all()
     ctx = {"form": form, "tokens": tokens, "new_secret": new_secret, "token_actions": sorted(TOKEN_ACTIONS)}
-    return render(request, "web/token_list.html", ctx)
+    response = render(request, "web/token_list.html", ctx)
+    if new_secret:
+        response["Cache-Control"] = "no-store"  # the secret must not be kept in any cache
+    return response
 
 
 @page("token.manage")
@@ -218,5 +443,5 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     if token is None:
         raise Http404("token not found")
     do_revoke_token(token, actor=current_actor())
-    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
+    messages.success(request, gettext("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("web:token_list")

@@ -73,6 +73,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     file_name=str(options["file"]),
                     ignored_columns=mapping.ignored,
+                    progress=self._progress,
                 )
             except FileProblem as exc:
                 raise CommandError(str(exc)) from exc
@@ -85,6 +86,10 @@ class Command(BaseCommand):
             except DomainError as exc:
                 raise CommandError(exc.message) from exc
         self._print(report, options)
+
+    def _progress(self, report: IngestReport) -> None:
+        self.stderr.write(f"… {report.total:,} rows checked ({report.rejected:,} rejected)")
+        self.stderr.flush()
 
     def _roster(self, tenant: Tenant, options: dict[str, Any]) -> None:
         spec = MASTER_KINDS[options["kind"]]
