@@ -1,0 +1,15 @@
+"""docs/data-model.md describes every field of every kind (so the page cannot drift from kinds.py)."""
+
+from pathlib import Path
+
+from perflink.ingest.kinds import KINDS, MASTER_KINDS
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "data-model.md"
+
+
+def test_data_model_doc_names_every_field() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for spec in (*KINDS.values(), *MASTER_KINDS.values()):
+        assert f"{spec.kind}: {spec.label}" in text
+        for f in spec.fields:
+            assert f"| `{f.name}` |" in text, f"{spec.kind}.{f.name} missing from docs/data-model.md"
