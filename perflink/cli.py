@@ -10,6 +10,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "create-tenant": ("create_tenant", "create a tenant (one insurer)"),
     "create-user": ("create_user", "create a user with a role in a tenant"),
     "import": ("import_records", "import a CSV/XLSX file of source records (--dry-run, --quarantine)"),
+    "pull": ("pull", "pull records from source systems' APIs: --tenant T --connector NAME, --due, --loop"),
     "audit": ("audit", "audit trail tools: `perflink audit verify [--tenant SLUG]`"),
     "keys": ("keys", "encryption keys for sensitive fields: init, rotate"),
     "migrate": ("migrate", "create or upgrade the database tables"),

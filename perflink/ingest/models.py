@@ -311,6 +311,9 @@ class PullConnector(TenantOwned):
     cursor_field = models.CharField(_("cursor field"), max_length=80, blank=True)
     cursor_param = models.CharField(_("cursor parameter"), max_length=60, blank=True)
     cursor_value = models.CharField(_("cursor"), max_length=200, blank=True)
+    # The source returns records in ascending cursor order, so the cursor may move page by page.
+    # When it does not, the cursor moves only when a run completes.
+    cursor_sorted = models.BooleanField(_("records sorted by the cursor field"), default=True)
     field_map = models.JSONField(_("field mapping"), default=dict, blank=True)  # remote name -> field
     interval_minutes = models.PositiveIntegerField(_("interval (minutes)"), default=60)  # 0: on demand
     enabled = models.BooleanField(_("enabled"), default=True)

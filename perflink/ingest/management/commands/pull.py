@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import getpass
+import signal
 import time
 from typing import Any
 
@@ -15,6 +16,10 @@ from perflink.ingest.models import PullConnector, PullRun, PullStatus
 from perflink.tenancy.models import Tenant
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = (
         "Pull records from source systems' HTTP APIs through the configured connectors. "
@@ -27,7 +32,9 @@ class Command(BaseCommand):
         what = parser.add_mutually_exclusive_group(required=True)
         what.add_argument("--connector", help="run this connector now (needs --tenant)")
         what.add_argument("--due", action="store_true", help="run every connector that is due, then exit")
-        what.add_argument("--loop", action="store_true", help="keep running what is due, every --every seconds")
+        what.add_argument(
+            "--loop", action="store_true", help="keep running what is due, every --every seconds"
+        )
         what.add_argument("--list", action="store_true", help="list the tenant's connectors (needs --tenant)")
         parser.add_argument("--tenant", help="tenant slug")
         parser.add_argument("--every", type=float, default=60.0, help="seconds between checks with --loop")
@@ -82,7 +89,11 @@ class Command(BaseCommand):
         for c in connectors:
             every = f"every {c.interval_minutes} min" if c.interval_minutes else "on demand"
             state = "enabled" if c.enabled else "disabled"
-            last = f"{c.last_status} at {timezone.localtime(c.last_run_at):%Y-%m-%d %H:%M}" if c.last_run_at else "never run"
+            last = (
+                f"{c.last_status} at {timezone.localtime(c.last_run_at):%Y-%m-%d %H:%M}"
+                if c.last_run_at
+                else "never run"
+            )
             nxt = f", next {timezone.localtime(c.next_run_at):%Y-%m-%d %H:%M}" if c.next_run_at else ""
             self.stdout.write(
                 f"{c.name}: {c.kind} from {c.source_system.code} <{c.url}> — {state}, {every}; {last}{nxt}; "
@@ -93,11 +104,15 @@ class Command(BaseCommand):
         if every < 1:
             raise CommandError("--every must be at least 1 second")
         self.stdout.write(f"pull scheduler: checking every {every:g} s (Ctrl-C stops)")
+        # SIGTERM (systemd, docker stop) stops like Ctrl-C: the page being stored is rolled back and the
+        # run is recorded as interrupted, so the connector is free for the next start.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             while True:
                 close_old_connections()
                 run_due_connectors(report=self._report)
                 close_old_connections()
+                self.stdout.flush()  # a scheduler's output goes to a log, not a terminal
                 time.sleep(every)
         except KeyboardInterrupt:
             self.stdout.write("pull scheduler stopped")
@@ -110,8 +125,8 @@ class Command(BaseCommand):
             return
         seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
         w(
-            f"{who}: {run.status} — {run.pages} pages, {run.records} records: created {run.created}, "
-            f"updated {run.updated}, unchanged {run.unchanged}, rejected {run.rejected} "
+            f"{who}: {run.status} — {_n(run.pages, 'page')}, {_n(run.records, 'record')}: "
+            f"created {run.created}, updated {run.updated}, unchanged {run.unchanged}, rejected {run.rejected} "
             f"({run.requests} requests, {seconds:.1f} s, run #{run.pk})"
         )
         if run.cursor_after != run.cursor_before:
@@ -122,3 +137,7 @@ class Command(BaseCommand):
             w(f"  ignored fields: {', '.join(run.ignored_fields)}")
         if run.error:
             w(f"  error: {run.error}")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
