@@ -13,8 +13,10 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, re_path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -62,6 +64,9 @@ class SessionAuth(APIKeyCookie):
         if not user.is_authenticated or user.role == "integration":
             return None
         exempt = getattr(request, "_ninja_csrf_exempt", False)
+        # Read (and cache) the body first: Django's CSRF check looks for a form field, and for a
+        # multipart request that would consume the stream the JSON parser reads afterwards.
+        _ = request.body
         if self.csrf and not exempt and check_csrf(request) is not None:
             raise PermissionDeniedError(
                 "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken", code="csrf_failed"
@@ -94,7 +99,8 @@ def _json_method_not_allowed(view: Callable[..., HttpResponse]) -> Callable[...,
 
 
 def _unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    return JsonResponse(error_body("not_found", f"no API endpoint at {request.path}"), status=404)
+    message = f"no API endpoint at {request.path}; the endpoints are listed at /api/v1/docs"
+    return JsonResponse(error_body("not_found", message), status=404)
 
 
 _unknown_path.csrf_exempt = True  # type: ignore[attr-defined]
@@ -112,7 +118,10 @@ class PerflinkAPI(NinjaAPI):
         patterns, app_name, namespace = super().urls
         for pattern in patterns:
             if isinstance(pattern, URLPattern):
-                pattern.callback = _json_method_not_allowed(pattern.callback)
+                if pattern.name == "api-root":  # ninja's root raises Http404 outside its own handlers
+                    pattern.callback = _unknown_path
+                else:
+                    pattern.callback = _json_method_not_allowed(pattern.callback)
         # Last: anything under /api/v1/ that no route matched is a JSON 404, not Django's HTML page.
         return [*patterns, re_path(r"^.*$", _unknown_path, name="unknown-path")], app_name, namespace
 
@@ -172,6 +181,18 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     """Ninja's own errors, e.g. 400 for a body that is not JSON."""
     code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
     return api.create_response(request, error_body(code, exc.message), status=exc.status_code)
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_bad_request(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    """A body too large, a malformed multipart body and the like: the client's fault (400)."""
+    return api.create_response(request, error_body("bad_request", str(exc) or "bad request"), status=400)
+
+
+@api.exception_handler(BadRequest)
+@api.exception_handler(MultiPartParserError)
+def on_unreadable_body(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, error_body("bad_request", str(exc) or "bad request"), status=400)
 
 
 @api.exception_handler(Exception)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from ninja import Field, Schema
 
-from perflink.core.schemas import SearchText
+from perflink.core.schemas import IsoDate, SearchText
 
 
 class EventListIn(Schema):
@@ -15,8 +15,8 @@ class EventListIn(Schema):
     action: SearchText = Field("", description="Actions starting with this, e.g. `org.unit`.")
     actor: SearchText = Field("", description="Part of the actor's name.")
     object_type: SearchText = Field("", description="e.g. `org.employee`.")
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
 
 
 class EventOut(Schema):

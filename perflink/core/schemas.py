@@ -7,10 +7,12 @@ exactly what the server accepts.
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
 
 # No control characters (NUL breaks PostgreSQL text columns; the rest have no place in names).
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
@@ -41,6 +43,30 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^
 SearchText = Annotated[str, StringConstraints(max_length=100, pattern=_PRINTABLE), AfterValidator(_strip)]
 # Database ids: positive and within a signed 64-bit column.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
+
+
+def _iso_date(value: Any) -> Any:
+    # Pydantic would also take a number (seconds since 1970) or a datetime; the schema says
+    # "YYYY-MM-DD", so that is what is accepted.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+def _iso_datetime(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATETIME.fullmatch(value)):
+        return value
+    raise ValueError("expected a date-time as YYYY-MM-DDTHH:MM:SS+08:00")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 
 
 def _drop_default(schema: dict[str, Any]) -> None:

@@ -50,6 +50,62 @@ def _report_body(report: IngestReport, ignored: list[str]) -> dict[str, Any]:
     }
 
 
+@router.get(
+    "/ingest/kinds", response={200: list[KindOut], **errors()}, summary="The record kinds and their fields"
+)
+@requires("ingest.push")
+def list_kinds(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": s.kind,
+            "label": s.label,
+            "key": s.key,
+            "fields": [
+                {
+                    "name": f.name,
+                    "type": f.type,
+                    "label": f.label,
+                    "required": f.required,
+                    "synonyms": list(f.synonyms),
+                    "choices": list(f.choices),
+                }
+                for f in s.fields
+            ],
+        }
+        for s in KINDS.values()
+    ]
+
+
+@router.get("/ingest/batches", response={200: list[BatchOut], **errors()}, summary="Import and push history")
+@requires("ingest.view")
+@paginate(Pagination)
+def list_batches(request: HttpRequest) -> QuerySet[Batch]:
+    return Batch.objects.select_related("source_system").order_by("-received_at", "-pk")
+
+
+@router.get("/ingest/batches/{batch_id}", response={200: BatchOut, **errors(404)}, summary="Read a batch")
+@requires("ingest.view")
+def read_batch(request: HttpRequest, batch_id: int) -> Batch:
+    batch = Batch.objects.select_related("source_system").filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("batch not found")
+    return batch
+
+
+@router.post(
+    "/ingest/batches/{batch_id}/rollback",
+    response={200: RollbackOut, **errors(404, 409)},
+    summary="Roll a batch back",
+)
+@requires("ingest.manage")
+def rollback_batch(request: HttpRequest, batch_id: int) -> dict[str, int]:
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("batch not found")
+    return do_rollback_batch(batch, actor=current_actor())
+
+
+# Declared last: `/ingest/{kind}` would otherwise shadow the fixed paths above.
 @router.post(
     "/ingest/{kind}",
     response={200: PushOut, **errors(404, 409), 422: RejectedOut},
@@ -126,58 +182,3 @@ def _push_roster(request: HttpRequest, kind: str, payload: PushIn) -> Status:
         body = exc.report.as_dict()
         return Status(422, {"code": "records_rejected", "message": str(exc), "field": None, "report": body})
     return Status(200, report.as_dict() | {"ignored_fields": ignored})
-
-
-@router.get(
-    "/ingest/kinds", response={200: list[KindOut], **errors()}, summary="The record kinds and their fields"
-)
-@requires("ingest.push")
-def list_kinds(request: HttpRequest) -> list[dict[str, Any]]:
-    return [
-        {
-            "kind": s.kind,
-            "label": s.label,
-            "key": s.key,
-            "fields": [
-                {
-                    "name": f.name,
-                    "type": f.type,
-                    "label": f.label,
-                    "required": f.required,
-                    "synonyms": list(f.synonyms),
-                    "choices": list(f.choices),
-                }
-                for f in s.fields
-            ],
-        }
-        for s in KINDS.values()
-    ]
-
-
-@router.get("/ingest/batches", response={200: list[BatchOut], **errors()}, summary="Import and push history")
-@requires("ingest.view")
-@paginate(Pagination)
-def list_batches(request: HttpRequest) -> QuerySet[Batch]:
-    return Batch.objects.select_related("source_system").order_by("-received_at", "-pk")
-
-
-@router.get("/ingest/batches/{batch_id}", response={200: BatchOut, **errors(404)}, summary="Read a batch")
-@requires("ingest.view")
-def read_batch(request: HttpRequest, batch_id: int) -> Batch:
-    batch = Batch.objects.select_related("source_system").filter(pk=batch_id).first()
-    if batch is None:
-        raise NotFound("batch not found")
-    return batch
-
-
-@router.post(
-    "/ingest/batches/{batch_id}/rollback",
-    response={200: RollbackOut, **errors(404, 409)},
-    summary="Roll a batch back",
-)
-@requires("ingest.manage")
-def rollback_batch(request: HttpRequest, batch_id: int) -> dict[str, int]:
-    batch = Batch.objects.filter(pk=batch_id).first()
-    if batch is None:
-        raise NotFound("batch not found")
-    return do_rollback_batch(batch, actor=current_actor())

@@ -42,10 +42,14 @@ class PushOut(Schema):
 
 
 class RejectedOut(Schema):
+    """422: either records were rejected (`code` records_rejected, with the full `report`) or the
+    request itself was invalid (`code` validation_error, with `errors`)."""
+
     code: str = "records_rejected"
     message: str
     field: str | None = None
-    report: PushOut
+    report: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] | None = None
 
 
 class BatchOut(Schema):

@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from perflink.accounts.access import can, scope_employees, scope_units
 from perflink.core.errors import NotFound
 from perflink.core.masking import mask_field
-from perflink.org.models import Employee, EmployeeAssignment, OrgUnit, OrgUnitVersion
+from perflink.org.models import Employee, EmployeeAssignment, OrgUnit, OrgUnitVersion, Position
 
 EMPLOYEE_SORTS = {
     "employee_no": "employee_no", "-employee_no": "-employee_no", "name": "name", "-name": "-name",
@@ -30,6 +30,36 @@ def get_unit(principal: Any, unit_id: int) -> OrgUnit:
     if unit is None:
         raise NotFound("org unit not found")
     return unit
+
+
+def search_units(
+    principal: Any,
+    *,
+    unit_type: str = "",
+    category: str = "",
+    kind: str = "",
+    parent: OrgUnit | None = None,
+) -> QuerySet[OrgUnit]:
+    """Visible units, optionally only the direct children of `parent`, in tree order."""
+    qs = visible_units(principal)
+    if unit_type:
+        qs = qs.filter(unit_type=unit_type)
+    if category:
+        qs = qs.filter(category=category)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if parent is not None:
+        qs = qs.filter(parent=parent)
+    return qs.order_by("path", "pk")
+
+
+def get_position(principal: Any, position_id: int) -> Position:
+    """A position of the tenant (positions are not tied to units, so every principal of the tenant
+    who may manage employees may use any of them)."""
+    position = Position.objects.filter(pk=position_id).first()
+    if position is None:
+        raise NotFound("position not found")
+    return position
 
 
 def unit_children(principal: Any, parent: OrgUnit | None) -> QuerySet[OrgUnit]:
@@ -62,7 +92,9 @@ def unit_history(unit: OrgUnit) -> QuerySet[OrgUnitVersion]:
 
 def units_as_of(day: date) -> QuerySet[OrgUnitVersion]:
     """The tree as it stood on `day`: each unit's version in force then."""
-    return OrgUnitVersion.objects.filter(valid_from__lte=day).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+    return OrgUnitVersion.objects.filter(valid_from__lte=day).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=day)
+    )
 
 
 def visible_employees(principal: Any) -> QuerySet[Employee]:
@@ -92,7 +124,12 @@ def search_employees(
 
 
 def get_employee(principal: Any, employee_id: int) -> Employee:
-    emp = visible_employees(principal).select_related("unit", "position", "manager").filter(pk=employee_id).first()
+    emp = (
+        visible_employees(principal)
+        .select_related("unit", "position", "manager")
+        .filter(pk=employee_id)
+        .first()
+    )
     if emp is None:
         raise NotFound("employee not found")
     return emp

@@ -1,0 +1,318 @@
+"""The role x action matrix, written down independently of the code, and checked on every route.
+
+`EXPECTED` below is the product's answer to "who may do what", typed out by hand: it is compared with
+`perflink.accounts.access.can` for every action, and a new action fails the test until its row is
+written here. Then the routes are discovered (pages from the URL resolver, API operations from the
+OpenAPI schema, whose `x-required-action` each operation must declare) and every role is sent to
+every route: allowed means it works, not allowed means 403, not logged in means the login page/401.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+
+from perflink.accounts.access import ACTIONS, can
+from perflink.accounts.actions import do_create_token
+from perflink.accounts.choices import Role
+from perflink.accounts.models import ApiToken, User
+from perflink.audit.models import AuditEvent
+from perflink.core.api import REQUIRED_ACTION_KEY
+from perflink.core.context import SYSTEM, tenant_context
+from perflink.ingest.models import Batch
+from perflink.org.selectors import visible_employees, visible_units
+from tests.factories import World
+from tests.test_isolation import api_operations, claim, fill_path, web_routes
+
+TA, PA, UH, EM, AU, IN = (
+    "tenant_admin",
+    "performance_admin",
+    "unit_head",
+    "employee",
+    "auditor",
+    "integration",
+)
+STAFF = {TA, PA, UH, EM, AU}  # everyone who logs in to the web
+
+# action -> roles whose *users* may perform it. Integration users never act as users (only through
+# tokens), so they appear in no row; TOKEN_MAY lists what a token can be given.
+EXPECTED: dict[str, set[str]] = {
+    "home.view": STAFF,
+    "self.view": STAFF,
+    "org.view": {TA, PA, UH, AU},
+    "org.manage": {TA, PA},
+    "employee.view": {TA, PA, UH, AU},
+    "employee.view_sensitive": {TA, PA},
+    "employee.manage": {TA, PA},
+    "user.manage": {TA},
+    "token.manage": {TA},
+    "audit.view": {TA, PA, AU},
+    "audit.export": {TA, AU},
+    "ingest.push": set(),
+    "ingest.view": {TA, PA, AU},
+    "ingest.manage": {TA, PA},
+    "tenant.manage": {TA},
+}
+TOKEN_MAY = {"ingest.push", "ingest.view", "org.view", "employee.view"}
+# API operations open to any authenticated principal rather than to an action.
+ANY_PRINCIPAL_OPERATIONS = {("get", "/api/v1/me")}
+PUBLIC_PAGES = {"web:login", "web:logout", "web:set_language", "web:healthz"}
+
+
+def user_of(role: str, *, active: bool = True) -> User:
+    return User(username=f"{role}@matrix", role=role, is_active=active)
+
+
+# --- the matrix itself ------------------------------------------------------------------------------
+
+
+def test_every_action_and_every_role_has_a_row() -> None:
+    assert set(EXPECTED) == set(ACTIONS), (
+        f"actions without a row in EXPECTED: {sorted(set(ACTIONS) - set(EXPECTED))}; "
+        f"rows for actions that no longer exist: {sorted(set(EXPECTED) - set(ACTIONS))}"
+    )
+    assert {TA, PA, UH, EM, AU, IN} == set(Role.values)
+
+
+@pytest.mark.parametrize("role", sorted(Role.values))
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_a_user_may_do_exactly_what_the_matrix_says(role: str, action: str) -> None:
+    assert can(user_of(role), action) is (role in EXPECTED[action])
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_a_token_may_do_only_what_it_was_given_and_tokens_may_be_given(action: str) -> None:
+    full = ApiToken(name="all", permissions=sorted(ACTIONS))  # even if someone stored more…
+    narrow = ApiToken(name="narrow", permissions=["org.view"])
+    assert can(full, action) is (action in TOKEN_MAY)  # …only token actions count
+    assert can(narrow, action) is (action == "org.view")
+
+
+def test_nobody_inactive_or_anonymous_may_do_anything() -> None:
+    for action in ACTIONS:
+        assert not can(user_of(TA, active=False), action)
+        assert not can(None, action)
+    with pytest.raises(KeyError, match="unknown action"):
+        can(user_of(TA), "payroll.steal")
+
+
+# --- pages ---------------------------------------------------------------------------------------------
+
+
+def test_every_page_declares_what_it_needs() -> None:
+    for route in web_routes():
+        assert hasattr(route.view, "required_action"), (
+            f"the view of {route.name} declares no permission: decorate it with @page('<action>') "
+            f"or, for a page open without login, @public"
+        )
+        if route.view.required_action is None:
+            assert route.name in PUBLIC_PAGES, f"{route.name} is public; is that intended?"
+        else:
+            assert route.view.required_action in ACTIONS
+
+
+def login(world: World, role: str) -> Client:
+    client = Client()
+    with tenant_context(world.tenant):
+        client.force_login(world.users[role])
+    return client
+
+
+def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
+    """Objects of the tenant inside every role's scope (the unit head's is the sales subtree)."""
+    with tenant_context(world.tenant):
+        event = AuditEvent.objects.order_by("seq").first()
+        batch = Batch.objects.order_by("pk").first()
+    return {
+        "unit_id": world.sales_team.pk,
+        "employee_id": world.agent.pk,
+        "token_id": token.pk,
+        "event_id": event.pk if event else 0,
+        "batch_id": batch.pk if batch else 0,
+        "key": "ingest",
+        "kind": "claim",
+    }
+
+
+@pytest.fixture
+def matrix_world(world: World) -> tuple[World, ApiToken, str]:
+    """Tenant alpha with an org.view token and one pushed batch."""
+    with tenant_context(world.tenant, SYSTEM):
+        token, secret = do_create_token(name="feed", permissions=["org.view"], created_by=None, actor=SYSTEM)
+        _, pusher = do_create_token(name="claims", permissions=["ingest.push"], created_by=None, actor=SYSTEM)
+    pushed = Client(headers={"Authorization": f"Bearer {pusher}"}).post(
+        "/api/v1/ingest/claim", {"records": [claim(world, "C-1")]}, content_type="application/json"
+    )
+    assert pushed.status_code == 200, pushed.content
+    return world, token, secret
+
+
+@pytest.mark.parametrize("role", sorted(Role.values))
+def test_each_role_gets_each_page_it_may_and_403_for_the_rest(
+    matrix_world: tuple[World, ApiToken, str], role: str
+) -> None:
+    world, token, _ = matrix_world
+    client = login(world, role)
+    values = own_path_values(world, token)
+    problems = []
+    for route in web_routes():
+        if route.name in PUBLIC_PAGES:
+            continue
+        url = reverse(route.name, kwargs={p: values[p] for p in route.params})
+        action = route.view.required_action
+        with transaction.atomic():  # a POST-only page may change something: undo it
+            response = client.get(url)
+            if response.status_code == 405:  # POST-only: permission is checked before the method
+                response = client.post(url)
+            transaction.set_rollback(True)
+        if role == IN:
+            expected: Any = (302,)  # integration accounts cannot hold a web session at all
+        elif role in EXPECTED[action]:
+            expected = (200,) if response.request["REQUEST_METHOD"] == "GET" else (302,)
+        else:
+            expected = (403,)
+        if response.status_code not in expected:
+            problems.append(
+                f"{role} {response.request['REQUEST_METHOD']} {url} ({action}): {response.status_code}"
+            )
+        elif role == IN:
+            assert response["Location"].startswith(reverse("web:login"))
+    assert not problems, "\n".join(problems)
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(matrix_world: tuple[World, ApiToken, str]) -> None:
+    world, token, _ = matrix_world
+    values = own_path_values(world, token)
+    for route in web_routes():
+        if route.name in PUBLIC_PAGES:
+            continue
+        url = reverse(route.name, kwargs={p: values[p] for p in route.params})
+        response = Client().get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("web:login") + "?next="), url
+
+
+def test_public_pages_open_without_login(db: None) -> None:
+    assert Client().get(reverse("web:login")).status_code == 200
+    assert Client().get(reverse("web:healthz")).json() == {"status": "ok"}
+
+
+# --- API operations -------------------------------------------------------------------------------------
+
+
+def test_every_api_operation_declares_the_action_it_needs() -> None:
+    for op in api_operations():
+        where = f"{op.method.upper()} {op.path}"
+        if (op.method, op.path) in ANY_PRINCIPAL_OPERATIONS:
+            assert op.action is None, f"{where} should be open to any authenticated caller"
+        else:
+            assert op.action in ACTIONS, (
+                f"{where} declares {REQUIRED_ACTION_KEY}={op.action!r}; guard it with "
+                f"@requires('<action>') from perflink.core.api"
+            )
+
+
+def api_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
+    """A valid body for every write, inside every role's scope."""
+    return {
+        ("post", "/api/v1/org/units"): {
+            "code": "alpha-M1", "name": "新部门", "kind": "team", "unit_type": "business",
+            "category": "sales", "parent_id": world.sales.pk, "opened_on": "2024-01-01",
+        },
+        ("patch", "/api/v1/org/units/{unit_id}"): {"name": "改名"},
+        ("post", "/api/v1/org/units/{unit_id}/move"): {"parent_id": world.hr.pk, "effective": "2025-01-01"},
+        ("post", "/api/v1/employees"): {
+            "employee_no": "M-1", "name": "新人", "unit_id": world.sales_team.pk, "employment_type": "agent",
+            "hire_date": "2024-05-06",
+        },
+        ("patch", "/api/v1/employees/{employee_id}"): {"name": "改名"},
+        ("post", "/api/v1/employees/{employee_id}/transfer"): {"unit_id": world.sales.pk, "effective": "2025-07-01"},
+        ("post", "/api/v1/employees/{employee_id}/exit"): {"exit_date": "2025-12-31"},
+        ("post", "/api/v1/tokens"): {"name": "x", "permissions": ["org.view"]},
+        ("post", "/api/v1/tokens/{token_id}/revoke"): {},
+        ("post", "/api/v1/ingest/{kind}"): {"records": [claim(world, "C-2")]},
+        ("post", "/api/v1/ingest/batches/{batch_id}/rollback"): {},
+    }  # fmt: skip
+
+
+API_PRINCIPALS = [*sorted(Role.values), "token:org.view", "token:all"]
+
+
+@pytest.mark.parametrize("principal", API_PRINCIPALS)
+def test_each_principal_may_call_each_api_operation_it_may_and_gets_403_for_the_rest(
+    matrix_world: tuple[World, ApiToken, str], principal: str
+) -> None:
+    world, token, secret = matrix_world
+    if principal == "token:org.view":
+        client, who = Client(headers={"Authorization": f"Bearer {secret}"}), token
+    elif principal == "token:all":
+        with tenant_context(world.tenant, SYSTEM):
+            who, full = do_create_token(
+                name="all", permissions=sorted(TOKEN_MAY), created_by=None, actor=SYSTEM
+            )
+        client = Client(headers={"Authorization": f"Bearer {full}"})
+    else:
+        client, who = login(world, principal), world.users[principal]
+    values = own_path_values(world, token)
+    bodies = api_bodies(world)
+    problems = []
+    for op in api_operations():
+        url = fill_path(op.path, values)
+        with transaction.atomic():  # each call starts from the same data
+            if op.method == "get":
+                response = client.get(url)
+            else:
+                body = bodies.get((op.method, op.path))
+                assert body is not None, f"add a body for {op.method.upper()} {op.path} to api_bodies()"
+                response = client.generic(
+                    op.method.upper(), url, json.dumps(body), content_type="application/json"
+                )
+            transaction.set_rollback(True)
+        if principal == IN:
+            expected = 401  # integration users cannot hold a session; they use tokens
+        elif op.action is None or can(who, op.action):
+            expected = op.success_status
+        else:
+            expected = 403
+        if response.status_code != expected:
+            problems.append(
+                f"{principal} {op.method.upper()} {url} ({op.action}): {response.status_code}, expected {expected} "
+                f"{response.content[:160]!r}"
+            )
+    assert not problems, "\n".join(problems)
+
+
+# --- data scopes ----------------------------------------------------------------------------------------
+
+
+def test_a_unit_head_reads_their_subtree_and_nothing_above_or_beside_it(world: World) -> None:
+    head = world.users[UH]  # scoped to the sales department
+    with tenant_context(world.tenant):
+        assert set(visible_units(head)) == {world.sales, world.sales_team}
+        assert list(visible_employees(head)) == [world.agent]
+    api, web = login(world, UH), login(world, UH)
+    for inside in (world.sales, world.sales_team):
+        assert api.get(f"/api/v1/org/units/{inside.pk}").status_code == 200
+        assert web.get(reverse("web:unit_detail", args=[inside.pk])).status_code == 200
+    for outside in (world.group, world.hr):
+        assert api.get(f"/api/v1/org/units/{outside.pk}").status_code == 404
+        assert web.get(reverse("web:unit_detail", args=[outside.pk])).status_code == 404
+    assert api.get(f"/api/v1/employees/{world.agent.pk}").status_code == 200
+    assert api.get(f"/api/v1/employees/{world.staff.pk}").status_code == 404
+    assert web.get(reverse("web:employee_detail", args=[world.staff.pk])).status_code == 404
+
+
+def test_an_employee_sees_only_themself(world: World) -> None:
+    me = world.users[EM]  # linked to the staff member 王五
+    with tenant_context(world.tenant):
+        assert list(visible_employees(me)) == [world.staff]
+        assert not visible_units(me).exists()
+    client = login(world, EM)
+    assert client.get("/api/v1/me").json()["name"] == me.username
+    assert client.get("/api/v1/employees").status_code == 403
+    assert client.get(reverse("web:employee_list")).status_code == 403
