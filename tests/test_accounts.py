@@ -143,12 +143,24 @@ def test_tokens_are_stored_hashed_scoped_and_revocable(world: World) -> None:
         do_revoke_token(token, actor=SYSTEM)
     assert authenticate_token(secret) is None
     with tenant_context(world.tenant):
-        _expired, secret2 = do_create_token(
+        with pytest.raises(ValidationFailed, match="future"):
+            do_create_token(
+                name="old",
+                permissions=["org.view"],
+                created_by=None,
+                actor=SYSTEM,
+                expires_at=timezone.now() - timedelta(days=1),
+            )
+        expiring, secret2 = do_create_token(
             name="old",
             permissions=["org.view"],
             created_by=None,
             actor=SYSTEM,
-            expires_at=timezone.now() - timedelta(days=1),
+            expires_at=timezone.now() + timedelta(days=1),
         )
+        assert authenticate_token(secret2) is not None
+        ApiToken.objects.filter(pk=expiring.pk).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )  # time passes
         assert ApiToken.objects.count() == 2
     assert authenticate_token(secret2) is None

@@ -145,6 +145,8 @@ def do_create_token(
     name = name.strip()
     if not name:
         raise ValidationFailed("a token needs a name", field="name")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed("the expiry must be in the future", field="expires_at")
     unknown = sorted(set(permissions) - TOKEN_ACTIONS)
     if unknown or not permissions:
         raise ValidationFailed(

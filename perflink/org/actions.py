@@ -54,6 +54,10 @@ def do_create_unit(
     actor: Actor,
 ) -> OrgUnit:
     _check_type_category(unit_type, category)
+    if parent is not None and parent.closed_on is not None:
+        raise ValidationFailed(
+            f"the parent unit {parent.code} was closed on {parent.closed_on}", field="parent"
+        )
     with transaction.atomic():
         if OrgUnit.objects.filter(code=code).exists():
             raise Conflict(f"unit code {code!r} already exists", field="code", code="unit_code_taken")
@@ -83,6 +87,10 @@ def do_move_unit(unit: OrgUnit, *, new_parent: OrgUnit, effective: date, actor: 
     in the unit's history up to the day before."""
     if new_parent.path.startswith(unit.path):
         raise ValidationFailed("a unit cannot move under itself or its own subtree", field="parent")
+    if new_parent.closed_on is not None:
+        raise ValidationFailed(
+            f"the unit {new_parent.code} was closed on {new_parent.closed_on}", field="parent"
+        )
     with transaction.atomic():
         before = snapshot(unit, UNIT_FIELDS)
         current = OrgUnitVersion.objects.filter(unit=unit, valid_to__isnull=True).first()
@@ -114,6 +122,14 @@ def do_update_unit(unit: OrgUnit, *, changes: dict[str, Any], actor: Actor) -> O
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))} here", field=sorted(unknown)[0])
+    closing = changes.get("closed_on")
+    if closing is not None:
+        if closing < unit.opened_on:
+            raise ValidationFailed(
+                f"a unit cannot close before it opened ({unit.opened_on})", field="closed_on"
+            )
+        if Employee.objects.filter(unit=unit).exclude(status="left").exists():
+            raise ValidationFailed("move or exit the unit's people before closing it", field="closed_on")
     with transaction.atomic():
         before = snapshot(unit, UNIT_FIELDS)
         for key, value in changes.items():
@@ -152,6 +168,13 @@ def do_update_employee(employee: Employee, *, changes: dict[str, Any], actor: Ac
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))} here", field=sorted(unknown)[0])
+    if "status" in changes:
+        if changes["status"] not in {"active", "on_leave"}:
+            raise ValidationFailed(
+                "status is active or on_leave here; record an exit to mark a leaver", field="status"
+            )
+        if employee.exit_date is not None and changes["status"] != employee.status:
+            raise ValidationFailed("the employee has left; their status cannot change", field="status")
     with transaction.atomic():
         before = snapshot(employee, EMPLOYEE_FIELDS)
         for key, value in changes.items():
@@ -172,7 +195,18 @@ def do_transfer_employee(
     manager: Any = None,
     actor: Actor,
 ) -> Employee:
-    """Move an employee to another unit from `effective`; records before it stay with the old unit."""
+    """Move an employee to another unit from `effective`; records before it stay with the old unit.
+    The manager and position carry over unless new ones are given."""
+    if employee.exit_date is not None:
+        raise Conflict(
+            f"{employee.employee_no} left on {employee.exit_date}; a leaver cannot be transferred",
+            field="unit",
+            code="employee_left",
+        )
+    if manager is not None and manager.pk == employee.pk:
+        raise ValidationFailed("an employee cannot be their own manager", field="manager")
+    if unit.closed_on is not None:
+        raise ValidationFailed(f"the unit {unit.code} was closed on {unit.closed_on}", field="unit")
     with transaction.atomic():
         before = snapshot(employee, EMPLOYEE_FIELDS)
         current = EmployeeAssignment.objects.filter(employee=employee, valid_to__isnull=True).first()
@@ -185,10 +219,14 @@ def do_transfer_employee(
             current.save(update_fields=["valid_to"])
         employee.unit = unit
         employee.position = position or employee.position
-        employee.manager = manager
+        employee.manager = manager if manager is not None else employee.manager
         employee.save()
         EmployeeAssignment.objects.create(
-            employee=employee, unit=unit, position=employee.position, manager=manager, valid_from=effective
+            employee=employee,
+            unit=unit,
+            position=employee.position,
+            manager=employee.manager,
+            valid_from=effective,
         )
         record_event(
             "org.employee.transfer",
@@ -203,7 +241,19 @@ def do_exit_employee(employee: Employee, *, exit_date: date, actor: Actor) -> Em
     """Record an exit: the last assignment ends the day after `exit_date`; past records stay theirs."""
     if exit_date < employee.hire_date:
         raise ValidationFailed("the exit date is before the hire date", field="exit_date")
+    if employee.exit_date is not None:
+        raise Conflict(
+            f"{employee.employee_no} already left on {employee.exit_date}",
+            field="exit_date",
+            code="employee_left",
+        )
     with transaction.atomic():
+        current = EmployeeAssignment.objects.filter(employee=employee, valid_to__isnull=True).first()
+        if current is not None and exit_date < current.valid_from:
+            raise ValidationFailed(
+                f"the exit date is before the current assignment began ({current.valid_from})",
+                field="exit_date",
+            )
         before = snapshot(employee, EMPLOYEE_FIELDS)
         EmployeeAssignment.objects.filter(employee=employee, valid_to__isnull=True).update(
             valid_to=exit_date + timedelta(days=1)
