@@ -33,7 +33,8 @@ from perflink.audit.models import AuditEvent
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
 from perflink.core.models import TenantOwned
-from perflink.ingest.models import Batch, ClaimRecord, SourceSystem
+from perflink.ingest.connectors import do_create_connector
+from perflink.ingest.models import Batch, ClaimRecord, PullConnector, SourceSystem
 from perflink.org.actions import do_create_employee, do_create_unit
 from perflink.org.models import Employee, OrgUnit, Position
 from tests.factories import World, make_world
@@ -54,6 +55,7 @@ class Tenant:
     event: AuditEvent
     batch: Batch
     source_code: str
+    connector: PullConnector
     markers: list[str] = field(default_factory=list)
 
 
@@ -66,6 +68,7 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "event_id": lambda t: t.event.pk,
     "token_id": lambda t: t.token.pk,
     "batch_id": lambda t: t.batch.pk,
+    "connector_id": lambda t: t.connector.pk,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
 UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "ingest", "kind": "claim"}  # a module's slug, a record kind
@@ -85,6 +88,10 @@ PLAIN_BODY_FIELDS = {
     "code", "name", "name_en", "kind", "unit_type", "category", "opened_on", "closed_on", "effective",
     "employee_no", "gender", "employment_type", "hire_date", "email", "id_number", "mobile",
     "bank_account", "status", "exit_date", "permissions", "expires_at", "partial",
+    "url", "auth_header_name", "auth_header_value", "pagination", "page_param", "first_page", "size_param",
+    "page_size", "records_path", "next_cursor_path", "cursor_field", "cursor_param", "cursor_value",
+    "cursor_sorted", "field_map", "interval_minutes", "enabled", "max_retries", "backoff_seconds",
+    "timeout_seconds",
     "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
@@ -125,6 +132,11 @@ def plausible_bodies(a: Tenant) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/api/v1/tokens/{token_id}/revoke"): {},
         ("post", "/api/v1/ingest/{kind}"): {"records": [claim(a.world, "ALPHA-CLAIM-1")]},
         ("post", "/api/v1/ingest/batches/{batch_id}/rollback"): {},
+        ("post", "/api/v1/ingest/connectors"): {
+            "name": "alpha-pull", "source": a.source_code, "kind": "claim", "url": "https://claims.example.cn/api",
+        },
+        ("patch", "/api/v1/ingest/connectors/{connector_id}"): {"page_size": 100, "enabled": False},
+        ("post", "/api/v1/ingest/connectors/{connector_id}/run"): {},
     }  # fmt: skip
 
 
@@ -158,15 +170,20 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
         headers={"Authorization": f"Bearer {secret}"},
     )
     assert pushed.status_code == 200, pushed.content
-    with tenant_context(world.tenant):
+    with tenant_context(world.tenant, SYSTEM):
         batch = Batch.objects.get(pk=pushed.json()["batch_id"])
+        connector = do_create_connector(
+            name=f"{prefix}-pull", source_system=SourceSystem.objects.get(code=source.code), kind="claim",
+            url=f"https://{prefix}.example.cn/claims", auth_header_value=f"Bearer {prefix}-secret", actor=SYSTEM,
+        )
     markers = [
         f"{prefix}-SECRET", f"{prefix} secret claims", f"{tag}理赔部", f"{prefix}-POS", f"{tag}理赔专员",
         f"{prefix.upper()}-9001", f"{tag}员工", f"{prefix}-feed", token.prefix, f"@{prefix}", f"{prefix}-G",
         f"{prefix}-S1", f"{prefix}-HR", f"{prefix}集团", world.tenant.name, world.agent.employee_no,
         world.staff.employee_no, event.hash, f"{prefix.upper()}-CLAIM-77", source.code, f"{tag}核心系统",
     ]  # fmt: skip
-    return Tenant(world, unit, employee, position, token, secret, event, batch, source.code, markers)
+    markers.append(f"{prefix}-pull")
+    return Tenant(world, unit, employee, position, token, secret, event, batch, source.code, connector, markers)
 
 
 def claim(world: World, claim_no: str) -> dict[str, Any]:

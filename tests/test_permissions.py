@@ -24,7 +24,8 @@ from perflink.accounts.models import ApiToken, User
 from perflink.audit.models import AuditEvent
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
-from perflink.ingest.models import Batch
+from perflink.ingest.connectors import do_create_connector
+from perflink.ingest.models import Batch, PullConnector, SourceSystem
 from perflink.org.selectors import visible_employees, visible_units
 from tests.factories import World
 from tests.test_isolation import api_operations, claim, fill_path, web_routes
@@ -128,7 +129,9 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
     with tenant_context(world.tenant):
         event = AuditEvent.objects.order_by("seq").first()
         batch = Batch.objects.order_by("pk").first()
+        connector = PullConnector.objects.order_by("pk").first()
     return {
+        "connector_id": connector.pk if connector else 0,
         "unit_id": world.sales_team.pk,
         "employee_id": world.agent.pk,
         "token_id": token.pk,
@@ -149,6 +152,9 @@ def matrix_world(world: World) -> tuple[World, ApiToken, str]:
         "/api/v1/ingest/claim", {"records": [claim(world, "C-1")]}, content_type="application/json"
     )
     assert pushed.status_code == 200, pushed.content
+    with tenant_context(world.tenant, SYSTEM):
+        do_create_connector(name="claims-pull", source_system=SourceSystem.objects.get(), kind="claim",
+                            url="https://claims.example.cn/api", actor=SYSTEM)
     return world, token, secret
 
 
@@ -237,6 +243,11 @@ def api_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/api/v1/tokens/{token_id}/revoke"): {},
         ("post", "/api/v1/ingest/{kind}"): {"records": [claim(world, "C-2")]},
         ("post", "/api/v1/ingest/batches/{batch_id}/rollback"): {},
+        ("post", "/api/v1/ingest/connectors"): {
+            "name": "new-pull", "source": "claims", "kind": "claim", "url": "https://claims.example.cn/v2",
+        },
+        ("patch", "/api/v1/ingest/connectors/{connector_id}"): {"page_size": 100},
+        ("post", "/api/v1/ingest/connectors/{connector_id}/run"): {},
     }  # fmt: skip
 
 

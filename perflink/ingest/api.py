@@ -16,6 +16,7 @@ from perflink.core.api import Pagination, errors, requires
 from perflink.core.context import current_actor
 from perflink.core.errors import Conflict, NotFound
 from perflink.ingest.actions import (
+    KIND_SYSTEM,
     IngestRejected,
     IngestReport,
     do_ingest,
@@ -24,11 +25,23 @@ from perflink.ingest.actions import (
     source_system_for,
 )
 from perflink.ingest.choices import Channel
+from perflink.ingest.connectors import do_create_connector, do_queue_run, do_update_connector, public_config
 from perflink.ingest.kinds import KINDS, MASTER_KINDS
-from perflink.ingest.models import Batch, IdempotencyRecord
+from perflink.ingest.models import Batch, IdempotencyRecord, PullConnector, PullRun
 from perflink.ingest.push import records_frame
 from perflink.ingest.roster import RosterRejected, sync_roster
-from perflink.ingest.schemas import BatchOut, KindOut, PushIn, PushOut, RejectedOut, RollbackOut
+from perflink.ingest.schemas import (
+    BatchOut,
+    ConnectorIn,
+    ConnectorOut,
+    ConnectorPatchIn,
+    KindOut,
+    PullRunOut,
+    PushIn,
+    PushOut,
+    RejectedOut,
+    RollbackOut,
+)
 
 router = Router(tags=["ingest"])
 
@@ -103,6 +116,97 @@ def rollback_batch(request: HttpRequest, batch_id: int) -> dict[str, int]:
     if batch is None:
         raise NotFound("batch not found")
     return do_rollback_batch(batch, actor=current_actor())
+
+
+# --- pull connectors ------------------------------------------------------------------------------
+
+
+def _connector(connector_id: int) -> PullConnector:
+    connector = PullConnector.objects.select_related("source_system").filter(pk=connector_id).first()
+    if connector is None:
+        raise NotFound("connector not found")
+    return connector
+
+
+def _connector_out(c: PullConnector) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "config": public_config(c),
+        "last_run_at": c.last_run_at,
+        "next_run_at": c.next_run_at,
+        "last_status": c.last_status,
+        "last_error": c.last_error,
+    }
+
+
+@router.get("/ingest/connectors", response={200: list[ConnectorOut], **errors()}, summary="Pull connectors")
+@requires("ingest.view")
+def list_connectors(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_connector_out(c) for c in PullConnector.objects.select_related("source_system").order_by("name")]
+
+
+@router.post(
+    "/ingest/connectors", response={201: ConnectorOut, **errors(404, 409)}, summary="Create a pull connector"
+)
+@requires("ingest.manage")
+def create_connector(request: HttpRequest, payload: ConnectorIn) -> Status:
+    data = payload.model_dump()
+    source = source_system_for(data["kind"] if data["kind"] in KIND_SYSTEM else "claim", data.pop("source"))
+    connector = do_create_connector(
+        name=data.pop("name"),
+        source_system=source,
+        kind=data.pop("kind"),
+        url=data.pop("url"),
+        actor=current_actor(),
+        **data,
+    )
+    return Status(201, _connector_out(connector))
+
+
+@router.get(
+    "/ingest/connectors/{connector_id}",
+    response={200: ConnectorOut, **errors(404)},
+    summary="Read a connector",
+)
+@requires("ingest.view")
+def read_connector(request: HttpRequest, connector_id: int) -> dict[str, Any]:
+    return _connector_out(_connector(connector_id))
+
+
+@router.patch(
+    "/ingest/connectors/{connector_id}",
+    response={200: ConnectorOut, **errors(404, 409)},
+    summary="Change a connector",
+)
+@requires("ingest.manage")
+def update_connector(request: HttpRequest, connector_id: int, payload: ConnectorPatchIn) -> dict[str, Any]:
+    connector = _connector(connector_id)
+    changes = payload.model_dump(exclude_unset=True)
+    connector = do_update_connector(connector, changes=changes, actor=current_actor())
+    return _connector_out(connector)
+
+
+@router.post(
+    "/ingest/connectors/{connector_id}/run",
+    response={202: ConnectorOut, **errors(404, 409)},
+    summary="Run a connector at the scheduler's next check",
+    description="Queues the run (the scheduler, `perflink pull --loop` or cron with `--due`, performs it).",
+)
+@requires("ingest.manage")
+def queue_connector_run(request: HttpRequest, connector_id: int) -> Status:
+    connector = do_queue_run(_connector(connector_id), actor=current_actor())
+    return Status(202, _connector_out(connector))
+
+
+@router.get(
+    "/ingest/connectors/{connector_id}/runs",
+    response={200: list[PullRunOut], **errors(404)},
+    summary="A connector's runs",
+)
+@requires("ingest.view")
+@paginate(Pagination)
+def list_connector_runs(request: HttpRequest, connector_id: int) -> QuerySet[PullRun]:
+    return PullRun.objects.filter(connector=_connector(connector_id)).order_by("-started_at", "-pk")
 
 
 # Declared last: `/ingest/{kind}` would otherwise shadow the fixed paths above.

@@ -88,3 +88,80 @@ class KindOut(Schema):
     label: str
     key: str
     fields: list[FieldSpecOut]
+
+
+class ConnectorIn(Schema):
+    """A pull connector's settings. `source` is a source system code; `auth_header_value` is stored
+    encrypted and never returned."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(..., min_length=1, max_length=80)
+    source: str = Field(..., min_length=1, max_length=40)
+    kind: str = Field(..., max_length=20)
+    url: str = Field(..., max_length=500)
+    auth_header_name: str = Field("Authorization", max_length=60)
+    auth_header_value: str = Field("", max_length=2000)
+    pagination: str = Field("page", max_length=10)
+    page_param: str = Field("page", max_length=60)
+    first_page: int = Field(1, ge=0, le=1_000_000)
+    size_param: str = Field("page_size", max_length=60)
+    page_size: int = Field(500, ge=1, le=10_000)
+    records_path: str = Field("", max_length=120)
+    next_cursor_path: str = Field("", max_length=120)
+    cursor_field: str = Field("", max_length=80)
+    cursor_param: str = Field("", max_length=60)
+    cursor_sorted: bool = True
+    field_map: dict[str, str] = Field(default_factory=dict)
+    interval_minutes: int = Field(60, ge=0, le=525_600)
+    enabled: bool = True
+    max_retries: int = Field(3, ge=0, le=10)
+    backoff_seconds: float = Field(2.0, ge=0, le=600)
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+
+
+class ConnectorPatchIn(Schema):
+    model_config = {"extra": "forbid"}
+
+    name: str | None = Field(None, min_length=1, max_length=80)
+    url: str | None = Field(None, max_length=500)
+    auth_header_name: str | None = Field(None, max_length=60)
+    auth_header_value: str | None = Field(None, max_length=2000)
+    page_size: int | None = Field(None, ge=1, le=10_000)
+    records_path: str | None = Field(None, max_length=120)
+    cursor_field: str | None = Field(None, max_length=80)
+    cursor_param: str | None = Field(None, max_length=60)
+    cursor_value: str | None = Field(
+        None, max_length=200, description='"" makes the next run fetch everything'
+    )
+    field_map: dict[str, str] | None = None
+    interval_minutes: int | None = Field(None, ge=0, le=525_600)
+    enabled: bool | None = None
+    max_retries: int | None = Field(None, ge=0, le=10)
+
+
+class ConnectorOut(Schema):
+    id: int
+    config: dict[str, Any]
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    last_status: str
+    last_error: str
+
+
+class PullRunOut(Schema):
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    triggered_by: str
+    pages: int
+    records: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    cursor_before: str
+    cursor_after: str
+    error: str
+    notes: list[Any]
