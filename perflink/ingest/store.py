@@ -53,33 +53,63 @@ def _text_columns(model: type[models.Model], columns: list[str]) -> set[str]:
 
 
 def _existing(
-    model: type[models.Model], tenant_id: int, system_id: int, keys: list[str], columns: list[str]
-) -> list[dict]:
-    rows: list[dict] = []
-    attnames = {f.column: f.attname for f in model._meta.concrete_fields}
-    fields = ["id", "external_id", "version", "batch_id", *[attnames[c] for c in columns]]
-    for start in range(0, len(keys), SQLITE_CHUNK):
-        chunk = keys[start : start + SQLITE_CHUNK]
-        rows.extend(
-            model.objects.filter(
-                tenant_id=tenant_id, source_system_id=system_id, external_id__in=chunk
-            ).values(*fields)
-        )
-    inverse = {v: k for k, v in attnames.items()}
-    return [{inverse.get(k, k): v for k, v in row.items()} for row in rows]
-
-
-def _frame_like(rows: list[dict], template: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    schema = {"id": pl.Int64, "external_id": pl.String, "version": pl.Int64, "batch_id": pl.Int64}
+    model: type[models.Model],
+    tenant_id: int,
+    system_id: int,
+    keys: list[str],
+    columns: list[str],
+    template: pl.DataFrame,
+) -> pl.DataFrame:
+    """The stored rows for these external ids, as a frame typed like `template` (raw SQL, no model
+    instances: this runs on every delivery, so it must not convert value by value in Python)."""
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    names = ["id", "external_id", "version", "batch_id", *columns]
+    select = ", ".join(q(c) for c in names)
+    rows: list[tuple] = []
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                f"SELECT {select} FROM {table} WHERE tenant_id = %s AND source_system_id = %s "
+                "AND external_id = ANY(%s)",
+                [tenant_id, system_id, keys],
+            )
+            rows = cur.fetchall()
+        else:
+            for start in range(0, len(keys), SQLITE_CHUNK):
+                chunk = keys[start : start + SQLITE_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cur.execute(
+                    f"SELECT {select} FROM {table} WHERE tenant_id = %s AND source_system_id = %s "
+                    f"AND external_id IN ({marks})",
+                    [tenant_id, system_id, *chunk],
+                )
+                rows.extend(cur.fetchall())
+    schema = {"id": pl.Int64(), "external_id": pl.String(), "version": pl.Int64(), "batch_id": pl.Int64()}
     schema |= {c: template.schema[c] for c in columns}
     if not rows:
         return pl.DataFrame(schema=schema)
-    data = {name: [r[name] for r in rows] for name in schema}
-    for name, dtype in schema.items():
-        if isinstance(dtype, pl.Datetime):
-            data[name] = [v.astimezone(UTC) if isinstance(v, datetime) else v for v in data[name]]
-    frame = pl.DataFrame({n: pl.Series(n, v, strict=False) for n, v in data.items()})
-    return frame.with_columns([pl.col(n).cast(t, strict=False) for n, t in schema.items()])
+    raw = pl.DataFrame([pl.Series(n, [r[i] for r in rows], strict=False) for i, n in enumerate(names)])
+    return raw.select([_as(raw, n, t).alias(n) for n, t in schema.items()])
+
+
+def _as(raw: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
+    """Cast a column as the database driver returned it to the cleaned frame's type. SQLite gives
+    text for dates and times (UTC) and REAL for decimals; PostgreSQL gives typed values."""
+    col, have = pl.col(name), raw.schema[name]
+    if isinstance(dtype, pl.Datetime):
+        if have == pl.String:
+            parsed = col.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+            return parsed.dt.replace_time_zone("UTC")
+        if have == pl.Null:
+            return col.cast(dtype)
+        return col.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    if isinstance(dtype, pl.Date) and have == pl.String:
+        return col.str.to_date("%Y-%m-%d", strict=False)
+    if isinstance(dtype, pl.Decimal) and not isinstance(have, pl.Decimal) and have != pl.Null:
+        scale = dtype.scale or 0
+        return col.cast(pl.Float64).round(scale).cast(pl.String).cast(dtype, strict=False)
+    return col.cast(dtype, strict=False)
 
 
 def upsert_frame(
@@ -101,9 +131,7 @@ def upsert_frame(
     new = frame.select("external_id", *columns).with_columns(
         [pl.col(c).fill_null("") for c in columns if c in text_cols]
     )
-    old = _frame_like(
-        _existing(model, tenant_id, system_id, new["external_id"].to_list(), columns), new, columns
-    )
+    old = _existing(model, tenant_id, system_id, new["external_id"].to_list(), columns, new)
     joined = new.join(old, on="external_id", how="left", suffix="__old")
     same = pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}__old")) for c in columns])
     joined = joined.with_columns(
@@ -132,9 +160,7 @@ def upsert_frame(
         _update(model, updated.select("id", *columns), meta)
     written = joined.select("external_id", "id", "action")
     if created.height:
-        ids = _frame_like(
-            _existing(model, tenant_id, system_id, created["external_id"].to_list(), []), new, []
-        )
+        ids = _existing(model, tenant_id, system_id, created["external_id"].to_list(), [], new)
         written = written.join(
             ids.select("external_id", pl.col("id").alias("new_id")), on="external_id", how="left"
         )
