@@ -12,22 +12,23 @@ MAX_RECORDS = 10_000
 
 
 def records_frame(spec: KindSpec, records: list[dict[str, Any]]) -> tuple[pl.DataFrame, list[str]]:
-    """Every known field as text (numbers and booleans as their JSON spelling), rows numbered from 0
-    as the index of the record in the request. Returns the frame and the unknown field names."""
+    """Every known field as text (numbers and booleans in their JSON spelling, lists of unit codes
+    joined by commas), rows numbered from 0 as the record's index in the request. Returns the frame
+    and the unknown field names. Polars builds the columns; only list-valued fields get a Python pass."""
     names = [f.name for f in spec.fields] + [EXTERNAL_ID.name]
-    known = set(names)
-    unknown = sorted({k for r in records for k in r} - known)
-
-    def text(value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, list):
-            return ",".join(str(v) for v in value)
-        return str(value)
-
-    columns = {n: pl.Series(n, [text(r.get(n)) for r in records], dtype=pl.String) for n in names}
-    frame = pl.DataFrame(columns).with_columns(pl.int_range(0, len(records), dtype=pl.Int64).alias("_row"))
-    present = [n for n in names if any(n in r for r in records)]
+    seen: set[str] = set().union(*records) if records else set()
+    unknown = sorted(seen - set(names))
+    present = [n for n in names if n in seen]
+    list_fields = [f.name for f in spec.fields if f.type == "units" and f.name in seen]
+    if list_fields:
+        records = [
+            {**r, **{n: ",".join(map(str, r[n])) for n in list_fields if isinstance(r.get(n), list)}}
+            for r in records
+        ]
+    frame = (
+        pl.from_dicts(records, schema=dict.fromkeys(present, pl.String), strict=False)
+        if records
+        else (pl.DataFrame(schema=dict.fromkeys(present, pl.String)))
+    )
+    frame = frame.with_columns(pl.int_range(0, frame.height, dtype=pl.Int64).alias("_row"))
     return frame.select("_row", *present), unknown
