@@ -107,7 +107,7 @@ def read_batch(request: HttpRequest, batch_id: int) -> Batch:
 
 @router.post(
     "/ingest/batches/{batch_id}/rollback",
-    response={200: RollbackOut, **errors(404, 409)},
+    response={200: RollbackOut, **errors(400, 404, 409)},
     summary="Roll a batch back",
 )
 @requires("ingest.manage")
@@ -146,7 +146,9 @@ def list_connectors(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post(
-    "/ingest/connectors", response={201: ConnectorOut, **errors(404, 409)}, summary="Create a pull connector"
+    "/ingest/connectors",
+    response={201: ConnectorOut, **errors(400, 404, 409)},
+    summary="Create a pull connector",
 )
 @requires("ingest.manage")
 def create_connector(request: HttpRequest, payload: ConnectorIn) -> Status:
@@ -175,7 +177,7 @@ def read_connector(request: HttpRequest, connector_id: int) -> dict[str, Any]:
 
 @router.patch(
     "/ingest/connectors/{connector_id}",
-    response={200: ConnectorOut, **errors(404, 409)},
+    response={200: ConnectorOut, **errors(400, 404, 409)},
     summary="Change a connector",
 )
 @requires("ingest.manage")
@@ -188,7 +190,7 @@ def update_connector(request: HttpRequest, connector_id: int, payload: Connector
 
 @router.post(
     "/ingest/connectors/{connector_id}/run",
-    response={202: ConnectorOut, **errors(404, 409)},
+    response={202: ConnectorOut, **errors(400, 404, 409)},
     summary="Run a connector at the scheduler's next check",
     description="Queues the run (the scheduler, `perflink pull --loop` or cron with `--due`, performs it).",
 )
@@ -212,7 +214,7 @@ def list_connector_runs(request: HttpRequest, connector_id: int) -> QuerySet[Pul
 # Declared last: `/ingest/{kind}` would otherwise shadow the fixed paths above.
 @router.post(
     "/ingest/{kind}",
-    response={200: PushOut, **errors(404, 409), 422: RejectedOut},
+    response={200: PushOut, **errors(400, 404, 409), 422: RejectedOut},
     summary="Push records of one kind (upsert by source system and external id)",
     description=(
         "All-or-nothing by default: one invalid record and nothing is written (422 with every error). "
