@@ -52,7 +52,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 messages: $(STAMP)  ## refresh and compile the translation files
-	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --no-obsolete
+	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=test-artifacts
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:

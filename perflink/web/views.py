@@ -42,13 +42,16 @@ from perflink.web.templatetags.perflink import AUDIT_ACTION_LABELS
 
 @dataclass(frozen=True)
 class ModuleInfo:
-    """A module still being built: what it is called and what it will do, for the placeholder page."""
+    """A module: what it is called and what it does. Until it is built (`url_name` empty) its tile
+    leads to a placeholder page that says what it will do."""
 
     title: Any
     icon: str
     blurb: Any
     features: tuple[Any, ...]
     tenant_key: str  # the name in Tenant.modules
+    url_name: str = ""  # the module's own page once it exists
+    action: str = "org.view"  # who may open it
 
 
 MODULES: dict[str, ModuleInfo] = {
@@ -66,6 +69,8 @@ MODULES: dict[str, ModuleInfo] = {
             _("Historical data migration"),
         ),
         "ingest",
+        url_name="ingest:sources",
+        action="ingest.view",
     ),
     "metrics": ModuleInfo(
         _("Metrics"),
@@ -225,11 +230,10 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def enabled_modules(request: HttpRequest) -> list[tuple[str, ModuleInfo]]:
     """The modules still to come that this tenant has switched on and this user may open."""
     tenant_modules = set(request.user.tenant.modules or ())
-    action_for = {"self": "self.view"}
     return [
         (key, info)
         for key, info in MODULES.items()
-        if info.tenant_key in tenant_modules and can(request.user, action_for.get(key, "org.view"))
+        if info.tenant_key in tenant_modules and can(request.user, info.action)
     ]
 
 
@@ -244,6 +248,8 @@ def module(request: HttpRequest, key: str) -> HttpResponse:
     info = MODULES.get(key)
     if info is None or info.tenant_key not in (request.user.tenant.modules or ()):
         raise NotFound("module not found")
+    if info.url_name:
+        return redirect(info.url_name)
     ctx = {"module_key": key, "module": info, "module_title": info.title, "blurb": info.blurb}
     return render(request, "web/module.html", ctx)
 

@@ -34,6 +34,8 @@ ACTION_LABELS: dict[str, Any] = {
     "audit.view": _("read the audit trail"),
     "audit.export": _("export the audit trail"),
     "ingest.push": _("push source records through the API"),
+    "ingest.view": _("see data sources, import history and data health"),
+    "ingest.manage": _("import files, roll batches back, manage connectors and mappings"),
     "tenant.manage": _("change the tenant's settings and modules"),
     "self.view": _("see one's own record, KPIs and bonus statement"),
 }
@@ -56,6 +58,17 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "org.employee.update": _("Employee changed"),
     "org.employee.transfer": _("Employee transferred"),
     "org.employee.exit": _("Employee left"),
+    "org.employee.manager": _("Manager changed"),
+    "ingest.batch.commit": _("Records imported"),
+    "ingest.batch.rollback": _("Import rolled back"),
+    "ingest.mapping.save": _("Column mapping saved"),
+    "ingest.roster.sync": _("Org and people synced from HR"),
+    "ingest.pull.run": _("Pull connector ran"),
+    "ingest.pull.connector.create": _("Pull connector created"),
+    "ingest.pull.connector.update": _("Pull connector changed"),
+    "ingest.pull.connector.queue": _("Pull connector run requested"),
+    "demo.load": _("Demo data loaded"),
+    "demo.replace": _("Demo data replaced"),
 }
 
 _UNIT_TYPE_BADGE = {"business": "badge-blue", "functional": "badge-violet", "management": "badge-gray"}
