@@ -20,6 +20,8 @@ class RecordKind(models.TextChoices):
     EXIT = "exit", _("Exit")
     PAYMENT = "payment", _("Finance payment")
     INCIDENT = "incident", _("IT incident")
+    UNIT = "unit", _("Org unit")
+    EMPLOYEE = "employee", _("Employee")
 
 
 class Channel(models.TextChoices):
