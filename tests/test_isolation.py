@@ -71,7 +71,7 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "connector_id": lambda t: t.connector.pk,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
-UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "ingest", "kind": "claim"}  # a module's slug, a record kind
+UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "metrics", "kind": "claim"}  # a module's slug, a record kind
 
 # Query-string parameters and body fields that refer to a tenant-owned object.
 REFERENCES: dict[str, Callable[[Tenant], int]] = {

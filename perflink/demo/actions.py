@@ -7,7 +7,8 @@ empty one). The audit trail is append-only and is kept: the drop is itself recor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,7 @@ class DemoLoad:
     counts: dict[str, int]
     logins: list[DemoLogin]
     dropped: dict[str, int] | None
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each step
 
 
 def demo_logins(slug: str) -> list[str]:
@@ -66,7 +68,9 @@ def do_load_demo(
     *, slug: str, name: str, config: DemoConfig, replace: bool = False, actor: Actor = SYSTEM
 ) -> DemoLoad:
     """Generate the demo (outside the transaction: it is pure) and write it in one transaction."""
+    started = time.perf_counter()
     data = generate(config)
+    seconds = {"generate": time.perf_counter() - started}
     with transaction.atomic():
         tenant = Tenant.objects.filter(slug=slug).first()
         existed = tenant is not None
@@ -87,13 +91,14 @@ def do_load_demo(
                     "demo.replace", ("tenancy.tenant", tenant.pk, tenant.name), after={"deleted": dropped}
                 )
             writer = write_demo(data, tenant, actor)
+            seconds |= writer.seconds
             logins = _create_logins(data, writer, slug, actor)
             counts = dict(writer.counts)
             counts["users"] = len(logins)
             record_event(
                 "demo.load", ("tenancy.tenant", tenant.pk, tenant.name), after=_summary(config, data, counts)
             )
-    return DemoLoad(tenant, counts, logins, dropped)
+    return DemoLoad(tenant, counts, logins, dropped, seconds)
 
 
 def _summary(config: DemoConfig, data: DemoData, counts: dict[str, int]) -> dict[str, Any]:

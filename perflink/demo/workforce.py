@@ -132,7 +132,7 @@ def plan_org(employees: int, company: str, company_en: str, cal: Calendar, rng: 
     n_staff = employees - n_agents
     branch_weights = [b.size for b in branches]
     agents_b = apportion(n_agents, branch_weights, minimum=1)
-    hq_staff = round(n_staff * HQ_STAFF_SHARE)
+    hq_staff = max(round(n_staff * HQ_STAFF_SHARE), len(HQ_UNITS))  # every HQ unit has a head
     staff_b = apportion(n_staff - hq_staff, branch_weights)
     units: list[UnitPlan] = []
     staff: list[int] = []

@@ -14,7 +14,7 @@ import pytest
 from perflink.demo import effects
 from perflink.demo.calendar import DAY, NA, last_full_month, local_day
 from perflink.demo.effects import PLANTED_EFFECTS
-from perflink.demo.generate import DemoConfig, DemoData, generate
+from perflink.demo.generate import MIN_EMPLOYEES, DemoConfig, DemoData, generate
 from perflink.demo.people import id_check_ok, luhn_ok
 
 END = date(2026, 10, 1)
@@ -265,3 +265,11 @@ def test_planted_parameters_are_written_in_the_docs() -> None:
 def test_config_rejects_nonsense(bad: dict) -> None:
     with pytest.raises(ValueError):  # noqa: PT011
         DemoConfig(**bad)
+
+
+def test_the_smallest_allowed_demo_generates() -> None:
+    """Every headquarters unit needs a head, even when 18% of the staff would be fewer people than that."""
+    data = generate(DemoConfig(employees=MIN_EMPLOYEES, months=3, seed=7, end_month=END))
+    hq = [u for u, plan in enumerate(data.org.units) if plan.branch == NA]
+    assert set(hq) <= set(data.wf.unit0[data.wf.is_head].tolist())
+    assert len(data.records["policy"]["external_id"]) > 0

@@ -1,5 +1,6 @@
-"""`demo-data` into the database: what lands in the tables, determinism across tenants, refusing and
-replacing an existing tenant, and the sensitive fields being encrypted at rest."""
+"""`demo-data` into the database: what lands in the tables (the records through the ingestion path),
+determinism across tenants, refusing and replacing an existing tenant, and the sensitive fields being
+encrypted at rest."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from perflink.accounts.models import User
 from perflink.audit.chain import verify_chain
 from perflink.audit.models import AuditChainHead, AuditEvent
 from perflink.core.context import SYSTEM, tenant_context
+from perflink.demo import actions
 from perflink.demo.actions import DEMO_PASSWORD
-from perflink.demo.generate import DemoConfig, generate
+from perflink.demo.generate import DemoConfig, DemoData, generate
 from perflink.ingest.models import (
     Batch,
     ClaimRecord,
@@ -69,7 +71,8 @@ COMPARED = [
     *RECORD_MODELS,
     IncidentUnit,
 ]
-SKIPPED_FIELDS = {"id", "tenant", "created_at", "updated_at", "path"}
+# received_at is when ingestion took the delivery (the clock, like created_at), not generated data.
+SKIPPED_FIELDS = {"id", "tenant", "created_at", "updated_at", "path", "received_at"}
 
 
 def load(slug: str, **options: object) -> str:
@@ -106,10 +109,17 @@ def test_loads_a_whole_insurer_with_audit_event_and_logins() -> None:
             (RequisitionRecord, "requisition"),
             (IncidentRecord, "incident"),
         ]:
-            assert model.objects.count() == len(data.records[kind]["external_id"]) > 0, kind
-            assert set(model.objects.values_list("batch__channel", "version", "received_at").distinct()) == {
-                ("demo", 1, datetime(2026, 10, 31, 18, 0, tzinfo=UTC))
-            }, kind
+            generated = len(data.records[kind]["external_id"])
+            assert model.objects.count() == generated > 0, kind
+            # One ingestion batch per kind, everything created, nothing rejected.
+            batch = Batch.objects.get(kind=kind)
+            assert (batch.channel, batch.file_name, batch.status) == ("demo", "demo-data seed=7", "committed")
+            assert (batch.n_rows, batch.n_created, batch.n_rejected) == (generated, generated, 0), kind
+            assert set(model.objects.values_list("batch", "version").distinct()) == {(batch.pk, 1)}, kind
+            assert not model.objects.exclude(received_at=batch.received_at).exists(), kind
+        assert Batch.objects.count() == 8
+        assert AuditEvent.objects.filter(action="ingest.batch.commit").count() == 8
+        assert IncidentUnit.objects.count() == len(data.records["incident_unit"]["unit"])
         assert {s.kind for s in SourceSystem.objects.all()} == {"policy", "claims", "hr", "finance", "itops"}
         employees = Employee.objects.count()
         agents = Employee.objects.filter(employment_type="agent").count()
@@ -261,13 +271,20 @@ def test_sensitive_fields_are_encrypted_at_rest() -> None:
 
 
 @pytest.mark.django_db
-def test_column_conversion_matches_what_the_orm_sends() -> None:
-    """The column-wise INSERT path converts values the way Django's fields do for this connection."""
-    from perflink.demo.fastinsert import db_dates, db_datetimes
+def test_a_generated_record_that_ingestion_rejects_is_a_generator_bug_and_nothing_is_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The demo goes through the same validation as an insurer's data: a generated claim paid before it
+    was reported is refused, reported as a generator bug, and the whole load is rolled back."""
 
-    seconds = np.array([1_735_689_600 + 3_723, -1])
-    field = ClaimRecord._meta.get_field("reported_at")
-    expected = field.get_db_prep_save(datetime.fromtimestamp(int(seconds[0]), UTC), connection)
-    assert db_datetimes(seconds) == [expected, None]
-    day_field = PolicyRecord._meta.get_field("issued_on")
-    assert db_dates(np.array([20089, -1])) == [day_field.get_db_prep_save(date(2025, 1, 1), connection), None]
+    def broken(config: DemoConfig) -> DemoData:
+        data = generate(config)
+        claims = data.records["claim"]
+        paid = np.flatnonzero(claims["paid_at"] != -1)[0]
+        claims["paid_at"][paid] = claims["reported_at"][paid] - 3600
+        return data
+
+    monkeypatch.setattr(actions, "generate", broken)
+    with pytest.raises(RuntimeError, match=r"rejected 1 generated claim records \(a demo generator bug\)"):
+        load("broken", employees=150, months=2)
+    assert not Tenant.objects.filter(slug="broken").exists()

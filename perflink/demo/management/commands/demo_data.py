@@ -114,6 +114,8 @@ class Command(BaseCommand):
         for table, count in result.counts.items():
             self.stdout.write(f"  {table.ljust(width)}  {count:>9,}")
         self.stdout.write(f"  {'total'.ljust(width)}  {sum(result.counts.values()):>9,}")
+        if options["verbosity"] > 1:
+            self.stdout.write("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
         self._print_logins(result.logins)
 
     def _print_logins(self, logins: list[DemoLogin]) -> None:
