@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,11 +19,8 @@ import xlsxwriter
 
 from perflink.core.context import tenant_context
 from perflink.ingest.models import Batch, ClaimRecord
+from tests.browser.conftest import ARTIFACTS, DOCS_SHOTS, shot
 from tests.browser.realistic import PASSWORD, Insurer, build_insurer
-from tests.browser.test_shell_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DOCS_SHOTS
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM would refuse to run beside it.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -85,48 +80,6 @@ def messy_claims_workbook(path: Path, ins: Insurer) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("no system Chromium at /usr/bin/chromium (browsers are never downloaded)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - playwright is a dev dependency
-        pytest.skip("playwright is not installed")
-    try:
-        pw = sync_playwright().start()
-    except Exception as exc:  # noqa: BLE001 - any start-up failure means "cannot run here"
-        pytest.skip(f"playwright cannot start: {exc}")
-    try:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    except Exception as exc:  # noqa: BLE001
-        pw.stop()
-        pytest.skip(f"playwright cannot start {CHROMIUM}: {exc}")
-    yield chromium
-    chromium.close()
-    pw.stop()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(
-        viewport={"width": 1440, "height": 900}, locale="zh-CN", accept_downloads=True
-    )
-    context.set_default_timeout(20_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def _shot(page: Any, name: str, *, folder: Path = ARTIFACTS, full_page: bool = False) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(0, 0)
-    page.screenshot(path=str(folder / name), full_page=full_page)
-
-
 def _scroll_to(page: Any, selector: str) -> None:
     """Bring an element to the top of the window, below the sticky top bar."""
     page.eval_on_selector(
@@ -156,14 +109,14 @@ def test_a_messy_workbook_is_validated_refused_then_quarantined_in_chromium(
     page.click('[data-nav="ingest"]')
     page.wait_for_url(f"{base}/data/")
     assert page.locator("h1").inner_text() == "数据接入"
-    _shot(page, "10-data-sources-empty.png", full_page=True)
+    shot(page, "10-data-sources-empty.png", full_page=True)
 
     # Upload the workbook (htmx posts it; the preview is a page of its own).
     page.click("#import-action")
     page.wait_for_url(f"{base}/data/import/")
     page.select_option("#id_kind", "claim")
     page.set_input_files("#id_file", str(workbook))
-    _shot(page, "10b-import-upload.png")
+    shot(page, "10b-import-upload.png")
     page.click("#upload-submit")
     page.wait_for_url("**/data/import/?upload=*")
     preview_url = page.url
@@ -173,7 +126,7 @@ def test_a_messy_workbook_is_validated_refused_then_quarantined_in_chromium(
     sample = page.locator("#sample-table")
     assert sample.locator("tbody tr").count() == 10
     assert "1.5万" in sample.inner_text() and "2026年3月2日" in sample.inner_text()
-    _shot(page, "11-import-preview.png", full_page=True)
+    shot(page, "11-import-preview.png", full_page=True)
 
     # Validate: every row is checked and the report names the two bad rows, with column and reason.
     with page.expect_response(lambda r: r.url.endswith("/data/import/") and r.request.method == "POST"):
@@ -193,8 +146,8 @@ def test_a_messy_workbook_is_validated_refused_then_quarantined_in_chromium(
     assert "万元金额换算为元" in rules and "Excel 日期序号转换" in rules and "全角字符转半角" in rules
     assert _written(ins) == (0, 0)
     _scroll_to(page, "#run-card")
-    _shot(page, "12-validation-report.png")
-    _shot(page, "import-report.png", folder=DOCS_SHOTS)
+    shot(page, "12-validation-report.png")
+    shot(page, "import-report.png", folder=DOCS_SHOTS)
 
     # Import without quarantine: all or nothing, so nothing is written, and the page says so.
     with page.expect_response(lambda r: r.url.endswith("/data/import/") and r.request.method == "POST"):
@@ -204,7 +157,7 @@ def test_a_messy_workbook_is_validated_refused_then_quarantined_in_chromium(
     assert "没有写入任何数据" in refused.locator("#outcome").inner_text()
     assert refused.locator(f'#error-table tr[data-row="{BAD_HANDLER_ROW}"]').count() == 1
     assert _written(ins) == (0, 0)
-    _shot(page, "13-import-refused.png")
+    shot(page, "13-import-refused.png")
     page.goto(f"{base}/data/batches/")
     assert page.locator(".result-count").get_attribute("data-count") == "0"
     assert "暂无批次" in page.locator("#batch-results").inner_text()
@@ -218,7 +171,7 @@ def test_a_messy_workbook_is_validated_refused_then_quarantined_in_chromium(
     assert page.locator('#batch-counts [data-count="created"]').inner_text() == "10"
     assert page.locator('#batch-counts [data-count="rejected"]').inner_text() == "2"
     assert _written(ins) == (1, 10)
-    _shot(page, "14-batch-quarantined.png", full_page=True)
+    shot(page, "14-batch-quarantined.png", full_page=True)
 
     # Download the rejected rows: the two bad rows as sent, with the row number and the error column.
     with page.expect_download() as download_info:
@@ -239,9 +192,9 @@ def test_a_messy_workbook_is_validated_refused_then_quarantined_in_chromium(
     row = page.locator("#batch-table tbody tr").first
     assert "3月理赔导出.xlsx" in row.inner_text() and "perf.chen@importer" in row.inner_text()
     assert row.get_attribute("data-status") == "committed"
-    _shot(page, "15-import-history.png")
+    shot(page, "15-import-history.png")
 
     # And the data-sources page now has a feed for the claims system.
     page.goto(f"{base}/data/")
     assert page.locator("#feed-table tbody tr").count() == 1
-    _shot(page, "16-data-sources.png", full_page=True)
+    shot(page, "16-data-sources.png", full_page=True)

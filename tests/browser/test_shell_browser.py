@@ -9,70 +9,14 @@ No browser is ever downloaded: without /usr/bin/chromium the tests are skipped."
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.conftest import DOCS_SHOTS, shot
 from tests.browser.realistic import PASSWORD, Insurer, build_insurer
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM would refuse to run beside it.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-DOCS_SHOTS = ROOT / "docs" / "screenshots"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("no system Chromium at /usr/bin/chromium (browsers are never downloaded)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - playwright is a dev dependency
-        pytest.skip("playwright is not installed")
-    try:
-        pw = sync_playwright().start()
-    except Exception as exc:  # noqa: BLE001 - any start-up failure means "cannot run here"
-        pytest.skip(f"playwright cannot start: {exc}")
-    try:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    except Exception as exc:  # noqa: BLE001
-        pw.stop()
-        pytest.skip(f"playwright cannot start {CHROMIUM}: {exc}")
-    yield chromium
-    chromium.close()
-    pw.stop()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(15_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def _shot(page: Any, name: str, *, folder: Path = ARTIFACTS, full_page: bool = False) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / name), full_page=full_page)
 
 
 def _login(page: Any, base: str, username: str) -> None:
@@ -95,12 +39,12 @@ def test_the_shell_end_to_end_in_chromium(live_server: Any, page: Any) -> None:
     # Log in through the form; the home page is in Chinese.
     page.goto(f"{base}/login/")
     assert "联动绩效" in page.title()
-    _shot(page, "01-login.png")
+    shot(page, "01-login.png")
     _login(page, base, "admin@browser")
     assert page.locator("h1").inner_text().startswith("欢迎")
     assert page.locator('[data-nav="org"]').inner_text() == "组织架构"
     assert page.locator('[data-kpi="employees"]').inner_text() != "0"
-    _shot(page, "02-home.png", full_page=True)
+    shot(page, "02-home.png", full_page=True)
 
     # The org tree: the head office is open; a branch expands lazily through htmx.
     page.click('[data-nav="org"]')
@@ -122,7 +66,7 @@ def test_the_shell_end_to_end_in_chromium(live_server: Any, page: Any) -> None:
     panel.locator("h2", has_text="理赔部").wait_for()
     assert "北京分公司" in panel.locator(".breadcrumbs").inner_text()
     assert "机构沿革" in panel.inner_text()
-    _shot(page, "03-org-tree.png")
+    shot(page, "03-org-tree.png")
 
     # Collapse again without a request.
     toggle.click()
@@ -139,7 +83,7 @@ def test_the_shell_end_to_end_in_chromium(live_server: Any, page: Any) -> None:
     page.wait_for_function("document.querySelector('.result-count').dataset.count === '1'")
     assert int(page.locator(".result-count").get_attribute("data-count")) < total
     assert f"q={wanted.employee_no}" in page.url
-    _shot(page, "04-employee-search.png")
+    shot(page, "04-employee-search.png")
 
     # Sorting by name through the column header keeps the page and flips the arrow.
     page.locator("#id_q").fill("")
@@ -157,7 +101,7 @@ def test_the_shell_end_to_end_in_chromium(live_server: Any, page: Any) -> None:
     assert page.locator("th", has_text="Employee no.").count() == 1
     assert "sort=name" in page.url  # the switch comes back to the list as htmx left it
     page.locator("th a.sort-link.asc", has_text="Name").wait_for()
-    _shot(page, "05-english.png")
+    shot(page, "05-english.png")
 
 
 @pytest.mark.skipif(not os.environ.get("PERFLINK_DOCS_SCREENSHOTS"), reason="set PERFLINK_DOCS_SCREENSHOTS=1")
@@ -165,9 +109,9 @@ def test_refresh_the_readme_screenshots(live_server: Any, page: Any) -> None:
     ins: Insurer = build_insurer("docs")
     base = live_server.url
     page.goto(f"{base}/login/")
-    _shot(page, "login.png", folder=DOCS_SHOTS)
+    shot(page, "login.png", folder=DOCS_SHOTS)
     _login(page, base, "admin@docs")
-    _shot(page, "home.png", folder=DOCS_SHOTS)
+    shot(page, "home.png", folder=DOCS_SHOTS)
     page.goto(f"{base}/org/?unit={ins.units['BJ'].id}")
     toggle = _node(page, "北京分公司").locator(".tree-toggle")
     with page.expect_response(lambda r: "parent=" in r.url):
@@ -178,6 +122,6 @@ def test_refresh_the_readme_screenshots(live_server: Any, page: Any) -> None:
         sales.click()
     page.locator(".tree-name", has_text="营销一部").first.wait_for()
     page.mouse.move(0, 0)
-    _shot(page, "org-tree.png", folder=DOCS_SHOTS)
+    shot(page, "org-tree.png", folder=DOCS_SHOTS)
     page.goto(f"{base}/employees/?sort=-hire_date")
-    _shot(page, "employees.png", folder=DOCS_SHOTS)
+    shot(page, "employees.png", folder=DOCS_SHOTS)
