@@ -76,7 +76,10 @@ def run_push(backend: str) -> dict:
         again = do_ingest(spec, [frame], source=source, channel="push", actor=SYSTEM)
         resend = time.perf_counter() - started
     assert again.unchanged == 10_000
-    return {f"{backend}_records_per_s": round(PUSH_ROWS / seconds), f"{backend}_resend_10k_s": round(resend, 3)}
+    return {
+        f"{backend}_records_per_s": round(PUSH_ROWS / seconds),
+        f"{backend}_resend_10k_s": round(resend, 3),
+    }
 
 
 def run_file(kind: str) -> dict:

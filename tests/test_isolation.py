@@ -173,8 +173,12 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
     with tenant_context(world.tenant, SYSTEM):
         batch = Batch.objects.get(pk=pushed.json()["batch_id"])
         connector = do_create_connector(
-            name=f"{prefix}-pull", source_system=SourceSystem.objects.get(code=source.code), kind="claim",
-            url=f"https://{prefix}.example.cn/claims", auth_header_value=f"Bearer {prefix}-secret", actor=SYSTEM,
+            name=f"{prefix}-pull",
+            source_system=SourceSystem.objects.get(code=source.code),
+            kind="claim",
+            url=f"https://{prefix}.example.cn/claims",
+            auth_header_value=f"Bearer {prefix}-secret",
+            actor=SYSTEM,
         )
     markers = [
         f"{prefix}-SECRET", f"{prefix} secret claims", f"{tag}理赔部", f"{prefix}-POS", f"{tag}理赔专员",
@@ -183,7 +187,9 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
         world.staff.employee_no, event.hash, f"{prefix.upper()}-CLAIM-77", source.code, f"{tag}核心系统",
     ]  # fmt: skip
     markers.append(f"{prefix}-pull")
-    return Tenant(world, unit, employee, position, token, secret, event, batch, source.code, connector, markers)
+    return Tenant(
+        world, unit, employee, position, token, secret, event, batch, source.code, connector, markers
+    )
 
 
 def claim(world: World, claim_no: str) -> dict[str, Any]:

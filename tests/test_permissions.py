@@ -153,8 +153,13 @@ def matrix_world(world: World) -> tuple[World, ApiToken, str]:
     )
     assert pushed.status_code == 200, pushed.content
     with tenant_context(world.tenant, SYSTEM):
-        do_create_connector(name="claims-pull", source_system=SourceSystem.objects.get(), kind="claim",
-                            url="https://claims.example.cn/api", actor=SYSTEM)
+        do_create_connector(
+            name="claims-pull",
+            source_system=SourceSystem.objects.get(),
+            kind="claim",
+            url="https://claims.example.cn/api",
+            actor=SYSTEM,
+        )
     return world, token, secret
 
 

@@ -40,7 +40,14 @@ _READ = frozenset({"home.view", "org.view", "employee.view", "self.view"})
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.TENANT_ADMIN: _ALL - {"ingest.push"},
     Role.PERFORMANCE_ADMIN: _READ
-    | {"org.manage", "employee.manage", "employee.view_sensitive", "audit.view", "ingest.view", "ingest.manage"},
+    | {
+        "org.manage",
+        "employee.manage",
+        "employee.view_sensitive",
+        "audit.view",
+        "ingest.view",
+        "ingest.manage",
+    },
     Role.UNIT_HEAD: _READ,
     Role.EMPLOYEE: frozenset({"home.view", "self.view"}),
     Role.AUDITOR: _READ | {"audit.view", "audit.export", "ingest.view"},
