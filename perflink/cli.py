@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo-data": ("demo_data", "create the demo insurer (org, people, source records, logins)"),
@@ -13,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pull": ("pull", "pull records from source systems' APIs: --tenant T --connector NAME, --due, --loop"),
     "audit": ("audit", "audit trail tools: `perflink audit verify [--tenant SLUG]`"),
     "keys": ("keys", "encryption keys for sensitive fields: init, rotate"),
+    "bench": ("", "benchmarks, one JSON line each: `perflink bench ingest`, `perflink bench demo`"),
     "migrate": ("migrate", "create or upgrade the database tables"),
     "serve": ("runserver", "run the development web server"),
 }
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     name, rest = args[0], args[1:]
+    if name == "bench":
+        return run_bench(rest)
     command = COMMANDS[name][0] if name in COMMANDS else name.replace("-", "_")
     import django
     from django.core.management import execute_from_command_line, get_commands, load_command_class
@@ -55,6 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     # run_from_argv names the program after argv[0:2], so help reads "perflink import", not the module name.
     load_command_class(app, command).run_from_argv(["perflink", name, *rest])
     return 0
+
+
+def run_bench(args: list[str]) -> int:
+    """`perflink bench NAME [options]` runs bench/bench_NAME.py (each prints one JSON line)."""
+    import subprocess
+
+    bench_dir = Path(__file__).resolve().parent.parent / "bench"
+    available = sorted(p.stem.removeprefix("bench_") for p in bench_dir.glob("bench_*.py"))
+    if not args or args[0] in {"-h", "--help"} or args[0] not in available:
+        print(f"usage: perflink bench {{{','.join(available)}}} [options]")
+        print("Each benchmark prints one JSON line of figures; see bench/ for what each measures.")
+        return 0 if args and args[0] in {"-h", "--help"} else 2
+    script = bench_dir / f"bench_{args[0]}.py"
+    return subprocess.run([sys.executable, str(script), *args[1:]], check=False).returncode
 
 
 if __name__ == "__main__":

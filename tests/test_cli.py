@@ -17,7 +17,9 @@ from tests.factories import World
 CLI = [sys.executable, "-m", "perflink.cli"]
 
 
-@pytest.mark.parametrize("command", ["demo-data", "create-tenant", "create-user", "audit", "keys"])
+@pytest.mark.parametrize(
+    "command", ["demo-data", "create-tenant", "create-user", "audit", "keys", "import", "pull", "bench"]
+)
 def test_every_subcommand_has_help(command: str) -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     result = subprocess.run([*CLI, command, "--help"], capture_output=True, text=True, env=env, check=False)

@@ -124,7 +124,8 @@ def upsert_frame(
 ) -> tuple[UpsertCounts, pl.DataFrame]:
     """Write one cleaned frame (or, with write=False, only work out what writing would do).
 
-    Returns the counts and a frame of (external_id, id, action)."""
+    Returns the counts and a frame of (external_id, id, action); `id` is null for created rows unless
+    the kind has many-to-many lists that need it."""
     model = model_for(spec)
     columns = value_columns(spec)
     text_cols = _text_columns(model, columns)
@@ -159,7 +160,8 @@ def upsert_frame(
         _keep_history(spec, model, updated, columns, tenant_id, batch_id)
         _update(model, updated.select("id", *columns), meta)
     written = joined.select("external_id", "id", "action")
-    if created.height:
+    # New rows' ids are read back only where something hangs off them (an incident's affected units).
+    if created.height and any(f.type == "units" for f in spec.fields):
         ids = _existing(model, tenant_id, system_id, created["external_id"].to_list(), [], new)
         written = written.join(
             ids.select("external_id", pl.col("id").alias("new_id")), on="external_id", how="left"
@@ -179,6 +181,32 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
+def _sqlite_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """Values as Django's SQLite backend stores them, converted column-wise by polars (not value by
+    value in Python): times as naive UTC text, dates and decimals as text, booleans as 0/1."""
+    out = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            utc = col.dt.convert_time_zone("UTC")
+            # As Django writes them (str(datetime)): microseconds only when there are some.
+            text = (
+                pl.when(utc.dt.microsecond() == 0)
+                .then(utc.dt.strftime("%Y-%m-%d %H:%M:%S"))
+                .otherwise(utc.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+            )
+            out.append(text.alias(name))
+        elif isinstance(dtype, pl.Date):
+            out.append(col.dt.strftime("%Y-%m-%d").alias(name))
+        elif isinstance(dtype, pl.Decimal):
+            out.append(col.cast(pl.String).alias(name))
+        elif dtype == pl.Boolean:
+            out.append(col.cast(pl.Int8).alias(name))
+        else:
+            out.append(col)
+    return frame.select(out)
+
+
 def _insert(model: type[models.Model], frame: pl.DataFrame, meta: dict[str, Any]) -> None:
     cols = [*meta.keys(), "version", *frame.columns]
     frame = frame.with_columns(
@@ -194,7 +222,7 @@ def _insert(model: type[models.Model], frame: pl.DataFrame, meta: dict[str, Any]
         for chunk in frame.iter_slices(SQLITE_CHUNK):
             cur.executemany(
                 f"INSERT INTO {table} ({col_sql}) VALUES ({marks})",
-                [tuple(_sql_value(v) for v in row) for row in chunk.iter_rows()],
+                _sqlite_ready(chunk).rows(),
             )
 
 
@@ -238,9 +266,7 @@ def _update(model: type[models.Model], frame: pl.DataFrame, meta: dict[str, Any]
     tail = (meta["batch_id"], _sql_value(meta["received_at"]))
     with connection.cursor() as cur:
         for chunk in frame.iter_slices(SQLITE_CHUNK):
-            cur.executemany(
-                sql, [(*(_sql_value(v) for v in row[1:]), *tail, row[0]) for row in chunk.iter_rows()]
-            )
+            cur.executemany(sql, [(*row[1:], *tail, row[0]) for row in _sqlite_ready(chunk).rows()])
 
 
 def _keep_history(
