@@ -4,6 +4,7 @@ Prints one JSON line: seconds, rows per table kind, rows per second and peak mem
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
@@ -31,8 +32,8 @@ def main() -> None:
 
         from perflink.core.context import unscoped
 
-        call_command("keys", "init", verbosity=0)
-        call_command("migrate", verbosity=0)
+        call_command("keys", "init", stdout=io.StringIO())
+        call_command("migrate", verbosity=0, stdout=io.StringIO())
         started = time.perf_counter()
         call_command("demo_data", tenant="bench", employees=employees, months=months, seed=7, verbosity=0)
         seconds = time.perf_counter() - started
