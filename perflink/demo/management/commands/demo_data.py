@@ -116,7 +116,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'total'.ljust(width)}  {sum(result.counts.values()):>9,}")
         if options["verbosity"] > 1:
             self.stdout.write("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
-        self._print_logins(result.logins)
+        if not options["if_missing"]:  # `make demo` shows the logins itself, loaded now or earlier
+            self._print_logins(result.logins)
 
     def _print_logins(self, logins: list[DemoLogin]) -> None:
         self.stdout.write("")
