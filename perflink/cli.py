@@ -72,7 +72,8 @@ def run_bench(args: list[str]) -> int:
         print("Each benchmark prints one JSON line of figures; see bench/ for what each measures.")
         return 0 if args and args[0] in {"-h", "--help"} else 2
     script = bench_dir / f"bench_{args[0]}.py"
-    return subprocess.run([sys.executable, str(script), *args[1:]], check=False).returncode
+    # The script is one of bench/bench_*.py found above, never a path from the command line.
+    return subprocess.run([sys.executable, str(script), *args[1:]], check=False).returncode  # noqa: S603
 
 
 if __name__ == "__main__":
