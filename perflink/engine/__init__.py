@@ -1,0 +1,1 @@
+"""The calculation engine: pure, columnar, no Django imports."""
