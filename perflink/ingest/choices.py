@@ -62,3 +62,17 @@ class Severity(models.TextChoices):
     P2 = "P2", _("P2 major")
     P3 = "P3", _("P3 minor")
     P4 = "P4", _("P4 low")
+
+
+class PullPagination(models.TextChoices):
+    PAGE = "page", _("Page number")
+    OFFSET = "offset", _("Offset and limit")
+    CURSOR = "cursor", _("Next-page token")
+    NONE = "none", _("Single request")
+
+
+class PullStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Partly stored")
+    FAILED = "failed", _("Failed")

@@ -17,6 +17,8 @@ from perflink.ingest.choices import (
     PaymentKind,
     PolicyStatus,
     ProductLine,
+    PullPagination,
+    PullStatus,
     RecordKind,
     Severity,
     SystemKind,
@@ -267,24 +269,6 @@ class IncidentUnit(TenantOwned):
 
 
 # --- Scheduled pull connectors ----------------------------------------------------------------------
-# (The choices below belong in choices.py; they sit here while that file is edited elsewhere.)
-
-
-class PullPagination(models.TextChoices):
-    PAGE = "page", _("Page number")
-    OFFSET = "offset", _("Offset and limit")
-    CURSOR = "cursor", _("Next-page token")
-    NONE = "none", _("Single request")
-
-
-class PullStatus(models.TextChoices):
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    PARTIAL = "partial", _("Partly stored")
-    FAILED = "failed", _("Failed")
-
-
-PULL_KINDS = [*RecordKind.choices, ("unit", _("Org unit")), ("employee", _("Employee"))]
 
 
 class PullConnector(TenantOwned):
@@ -295,7 +279,7 @@ class PullConnector(TenantOwned):
 
     name = models.CharField(_("name"), max_length=80)
     source_system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="connectors")
-    kind = models.CharField(_("record kind"), max_length=20, choices=PULL_KINDS)
+    kind = models.CharField(_("record kind"), max_length=20, choices=RecordKind.choices)
     url = models.URLField(_("URL"), max_length=500)
     auth_header_name = models.CharField(_("auth header"), max_length=60, default="Authorization", blank=True)
     auth_header_value = EncryptedTextField(_("auth header value"), blank=True)

@@ -13,9 +13,10 @@ from django.utils import timezone
 from perflink.audit.actions import record_event
 from perflink.core.context import Actor
 from perflink.core.errors import Conflict, ValidationFailed
+from perflink.ingest.choices import PullPagination
 from perflink.ingest.connectors.fetch import BACKOFF_CAP
 from perflink.ingest.kinds import EXTERNAL_ID, KINDS, MASTER_KINDS, KindSpec
-from perflink.ingest.models import PullConnector, PullPagination, SourceSystem
+from perflink.ingest.models import PullConnector, SourceSystem
 from perflink.ingest.push import MAX_RECORDS
 
 CONFIG_FIELDS = (

@@ -23,7 +23,7 @@ from perflink.audit.actions import record_event
 from perflink.core.context import Actor, current_tenant, tenant_context, unscoped
 from perflink.core.errors import Conflict, TenantScopeError
 from perflink.ingest.actions import IngestRejected, do_ingest
-from perflink.ingest.choices import Channel
+from perflink.ingest.choices import Channel, PullStatus
 from perflink.ingest.connectors.cursor import CursorTracker
 from perflink.ingest.connectors.fetch import (
     Fetcher,
@@ -35,7 +35,7 @@ from perflink.ingest.connectors.fetch import (
     map_record,
 )
 from perflink.ingest.kinds import KINDS, MASTER_KINDS
-from perflink.ingest.models import PullConnector, PullRun, PullStatus
+from perflink.ingest.models import PullConnector, PullRun
 from perflink.ingest.push import records_frame
 from perflink.ingest.roster import RosterRejected, sync_roster
 

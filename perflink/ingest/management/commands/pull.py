@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from perflink.core.context import Actor, tenant_context
 from perflink.core.errors import Conflict
+from perflink.ingest.choices import PullStatus
 from perflink.ingest.connectors import run_connector, run_due_connectors
-from perflink.ingest.models import PullConnector, PullRun, PullStatus
+from perflink.ingest.models import PullConnector, PullRun
 from perflink.tenancy.models import Tenant
 
 
