@@ -8,11 +8,14 @@ does not resolve external entities.
 
 from __future__ import annotations
 
+import csv
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -110,19 +113,22 @@ def read_table(
     raise FileProblem(path, "unsupported file type; use .csv or .xlsx")
 
 
-def _read_csv(
-    path: Path, spec: KindSpec, custom: dict[str, str] | None, chunk_rows: int
-) -> tuple[Mapping, Iterator[pl.DataFrame]]:
-    import csv
-
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
+def _csv_dialect(path: Path) -> tuple[str, str, list[str]]:
+    """The encoding, the delimiter (sniffed from the header line) and the header names of a CSV file."""
     encoding = _detect_encoding(path)
     with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
         first_line = fh.readline()
     delimiter = max([",", "\t", ";", "|"], key=first_line.count)
-    header_names = next(csv.reader([first_line], delimiter=delimiter), [])
+    return encoding, delimiter, next(csv.reader([first_line], delimiter=delimiter), [])
+
+
+def _read_csv(
+    path: Path, spec: KindSpec, custom: dict[str, str] | None, chunk_rows: int
+) -> tuple[Mapping, Iterator[pl.DataFrame]]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    encoding, delimiter, header_names = _csv_dialect(path)
     try:
         reader = pacsv.open_csv(
             path,
@@ -203,18 +209,16 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(
-    path: Path, spec: KindSpec, custom: dict[str, str] | None, chunk_rows: int
-) -> tuple[Mapping, Iterator[pl.DataFrame]]:
+def _xlsx_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    """The first sheet of a checked workbook: the header row's text, and an iterator of the non-empty
+    rows after it with their row numbers as Excel shows them."""
     from python_calamine import CalamineWorkbook
 
     _xlsx_safety(path)
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows()
     except Exception as exc:  # calamine raises its own error types
         raise FileProblem(path, f"cannot read the workbook: {exc}") from exc
-    rows = sheet.iter_rows()
     header_row_no = 0
     headers: list[str] = []
     for values in rows:
@@ -224,17 +228,26 @@ def _read_xlsx(
             break
     if not any(headers):
         raise FileProblem(path, "the first sheet has no header row")
+
+    def body() -> Iterator[tuple[int, list[Any]]]:
+        for row_no, values in enumerate(rows, start=header_row_no + 1):
+            if any(v not in (None, "") for v in values):
+                yield row_no, values
+
+    return headers, body()
+
+
+def _read_xlsx(
+    path: Path, spec: KindSpec, custom: dict[str, str] | None, chunk_rows: int
+) -> tuple[Mapping, Iterator[pl.DataFrame]]:
+    headers, rows = _xlsx_rows(path)
     mapping = map_headers(path, headers, spec, custom)
     wanted = list(mapping.positions.items())
 
     def chunks() -> Iterator[pl.DataFrame]:
-        row_no = header_row_no
         buf: dict[str, list[str | None]] = {name: [] for name, _ in wanted}
         numbers: list[int] = []
-        for values in rows:
-            row_no += 1
-            if not any(v not in (None, "") for v in values):
-                continue
+        for row_no, values in rows:
             for name, pos in wanted:
                 buf[name].append(_cell_text(values[pos]) if pos < len(values) else None)
             numbers.append(row_no)
@@ -246,6 +259,22 @@ def _read_xlsx(
             yield _frame(buf, numbers)
 
     return mapping, chunks()
+
+
+def peek(path: str | Path, n: int = 10) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header row and the first `n` non-empty rows as text, with the row numbers an import
+    reports errors with (for the mapping preview). Same checks and decoding as `read_table`."""
+    path = Path(path)
+    _check_size(path)
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        headers, body = _xlsx_rows(path)
+        return headers, [(no, [_cell_text(v) or "" for v in values]) for no, values in islice(body, n)]
+    encoding, delimiter, _ = _csv_dialect(path)
+    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        headers = next(reader, [])
+        rows = ((no, values) for no, values in enumerate(reader, start=2) if values)
+        return headers, list(islice(rows, n))
 
 
 def _frame(buf: dict[str, list[str | None]], numbers: list[int]) -> pl.DataFrame:

@@ -5,7 +5,6 @@ Also the preview's reading of a file's header row and first rows, as they are in
 
 from __future__ import annotations
 
-import csv
 import os
 import secrets
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from perflink.ingest import files
-from perflink.ingest.files import FileProblem
 from perflink.ingest.forms import UPLOAD_SUFFIXES, UPLOAD_TOKEN
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -143,53 +141,5 @@ def sweep_uploads(directory: Path) -> None:
 
 
 def peek(path: Path, n: int = PREVIEW_ROWS) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header row and the first `n` non-empty rows, as text, with their row numbers.
-
-    Row numbers are the ones the import reports errors with."""
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        return _peek_xlsx(path, n)
-    encoding = files._detect_encoding(path)
-    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
-        first_line = fh.readline()
-    delimiter = max([",", "\t", ";", "|"], key=first_line.count)
-    rows: list[tuple[int, list[str]]] = []
-    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        headers = next(reader, [])
-        row_no = 1
-        for values in reader:
-            if not values:
-                continue
-            row_no += 1
-            rows.append((row_no, values))
-            if len(rows) >= n:
-                break
-    return headers, rows
-
-
-def _peek_xlsx(path: Path, n: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    from python_calamine import CalamineWorkbook
-
-    files._xlsx_safety(path)
-    try:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-        values_iter = sheet.iter_rows()
-        row_no, headers = 0, []
-        for values in values_iter:
-            row_no += 1
-            headers = [files._cell_text(v) or "" for v in values]
-            if any(headers):
-                break
-        rows: list[tuple[int, list[str]]] = []
-        for values in values_iter:
-            row_no += 1
-            if not any(v not in (None, "") for v in values):
-                continue
-            rows.append((row_no, [files._cell_text(v) or "" for v in values]))
-            if len(rows) >= n:
-                break
-    except FileProblem:
-        raise
-    except Exception as exc:  # calamine raises its own error types
-        raise FileProblem(path, f"cannot read the workbook: {exc}") from exc
-    return headers, rows
+    """The header row and the first `n` rows for the preview (see `perflink.ingest.files.peek`)."""
+    return files.peek(path, n)
