@@ -1,0 +1,419 @@
+"""A calculation run: every metric value, attainment, points and weighted score for every subject of a period.
+
+Pure and columnar: the caller loads the period's records as frames once (:class:`Inputs`), and gets frames back
+(:class:`RunResult`). The steps:
+
+1. base metrics: per metric, the counted records (:func:`perflink.engine.metrics.prepare`), aggregated per
+   employee and per unit (rolled up the unit tree);
+2. derived metrics: formulas over the values of the same subject, in dependency order;
+3. scoring: each subject's template items, with the subject's target (or the template's default) and the item's
+   rule; a functional unit's item may read its parent unit's value (``scope="parent"``: a branch's finance
+   department is scored on the branch's claims);
+4. totals: ``Σ points × weight / Σ weight`` over the items that could be scored, rounded half up once; the share
+   of the weight behind it is kept, so a thin total is never shown as a full one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Final, Literal
+
+import polars as pl
+
+from perflink.engine import formula as formulas
+from perflink.engine.calendar import WorkCalendar
+from perflink.engine.metrics import Catalogue, Level, MetricSpec, aggregate, prepare
+from perflink.engine.periods import Period
+from perflink.engine.scoring import (
+    POINTS_DTYPE,
+    Rule,
+    Status,
+    SurveyRule,
+    _div_half_up,
+    _from_micro,
+    score,
+)
+
+__all__ = [
+    "ENGINE_VERSION",
+    "Inputs",
+    "Item",
+    "RunResult",
+    "Template",
+    "builtins_for",
+    "compute_values",
+    "fingerprint",
+    "run",
+    "score_subjects",
+]
+
+# Bumped whenever a change to the engine may change a number: part of every run's fingerprint.
+ENGINE_VERSION: Final = "4.0"
+
+VALUE_SCHEMA: Final = {
+    "metric": pl.String,
+    "level": pl.String,
+    "subject_id": pl.Int64,
+    "value": pl.Float64,
+    "n": pl.Int64,
+    "provisional": pl.Boolean,
+}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The frames a run reads: records per kind (``id``, ``version``, field columns), the unit tree
+    (``id, parent_id, ancestors``) and the employees (``id, unit_id``). Multi-unit fields come as
+    ``records["incident.affected_units"]`` with ``owner_id, unit_id``."""
+
+    records: Mapping[str, pl.DataFrame]
+    units: pl.DataFrame
+    employees: pl.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    metric: str
+    weight: Decimal
+    rule: Rule
+    target: Decimal | None = None
+    scope: Literal["self", "parent"] = "self"
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    key: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    values: pl.DataFrame  # metric, level, subject_id, value, n, provisional
+    results: pl.DataFrame  # one row per (subject, template item)
+    totals: pl.DataFrame  # one row per scored subject
+    missing_years: Mapping[str, frozenset[int]] = field(default_factory=dict)
+
+
+def builtins_for(period: Period, calendar: WorkCalendar | None) -> dict[str, float | None]:
+    """Names every formula may use besides metric codes."""
+    working: float | None = None
+    if calendar is not None:
+        result = calendar.working_days_between(
+            pl.Series([period.start], dtype=pl.Date), pl.Series([period.end], dtype=pl.Date)
+        )
+        value = result.values[0]
+        working = None if value is None else float(value)
+    return {
+        "period_days": float(period.days),
+        "period_hours": float(period.days * 24),
+        "period_working_days": working,
+    }
+
+
+def compute_values(
+    metrics: Mapping[str, MetricSpec],
+    inputs: Inputs,
+    catalogue: Catalogue,
+    period: Period,
+    *,
+    calendar: WorkCalendar | None = None,
+    as_of: dt.date | None = None,
+) -> tuple[pl.DataFrame, dict[str, frozenset[int]]]:
+    """Every metric's value for every subject that has one: ``metric, level, subject_id, value, n, provisional``."""
+    frames: list[pl.DataFrame] = []
+    missing: dict[str, frozenset[int]] = {}
+    # Step 1: base metrics, each from its own records.
+    for code, spec in metrics.items():
+        if spec.is_derived:
+            continue
+        prepared, years = prepare(spec, inputs.records, catalogue, period, calendar=calendar, as_of=as_of)
+        if years:
+            missing[code] = years
+        for level in spec.levels:
+            values = aggregate(spec, prepared, level, inputs.units)
+            frames.append(
+                values.with_columns(pl.lit(code).alias("metric"), pl.lit(level.value).alias("level")).select(
+                    list(VALUE_SCHEMA)
+                )
+            )
+    base = pl.concat(frames) if frames else pl.DataFrame(schema=VALUE_SCHEMA)
+
+    # Step 2: derived metrics, level by level, in dependency order.
+    derived = {code: spec for code, spec in metrics.items() if spec.is_derived}
+    if derived:
+        base = _derived_values(base, metrics, derived, builtins_for(period, calendar))
+    return base, missing
+
+
+def _derived_values(
+    base: pl.DataFrame,
+    metrics: Mapping[str, MetricSpec],
+    derived: Mapping[str, MetricSpec],
+    builtins: Mapping[str, float | None],
+) -> pl.DataFrame:
+    parsed = {code: formulas.parse(spec.formula or "") for code, spec in derived.items()}
+    known = set(metrics) - set(derived) | set(builtins)
+    order = formulas.check(parsed, known)
+    frames = [base]
+    for level in Level:
+        rows = base.filter(pl.col("level") == level.value)
+        if rows.is_empty():
+            continue
+        # One row per subject, one column per metric value and per metric count.
+        wide = rows.pivot(
+            on="metric", index="subject_id", values=["value", "n", "provisional"], aggregate_function="first"
+        )
+        produced: list[pl.DataFrame] = []
+        for code in order:
+            names = parsed[code].names - set(builtins)
+            present = [name for name in names if f"value_{name}" in wide.columns]
+            if not present:
+                continue
+            # A missing count or sum is 0 for a subject without records; a missing mean stays missing.
+            fills = [
+                pl.col(f"value_{name}").fill_null(0.0)
+                if metrics[name].zero_when_empty and f"value_{name}" in wide.columns
+                else pl.col(f"value_{name}")
+                if f"value_{name}" in wide.columns
+                else pl.lit(None, pl.Float64).alias(f"value_{name}")
+                for name in names
+            ]
+            frame = wide.with_columns(fills)
+
+            def column(name: str, frame_columns: Sequence[str] = tuple(frame.columns)) -> pl.Expr:
+                if name in builtins:
+                    return pl.lit(builtins[name], dtype=pl.Float64)
+                return pl.col(f"value_{name}")
+
+            expr = formulas.compile_expr(parsed[code], column)
+            n_cols = [
+                pl.col(f"n_{name}")
+                for name in present
+                if metrics[name].is_derived is False or f"n_{name}" in wide.columns
+            ]
+            prov_cols = [pl.col(f"provisional_{name}").fill_null(False) for name in present]
+            result = frame.select(
+                pl.lit(code).alias("metric"),
+                pl.lit(level.value).alias("level"),
+                pl.col("subject_id"),
+                expr.cast(pl.Float64).fill_nan(None).alias("value"),
+                (pl.min_horizontal(*(c.fill_null(0) for c in n_cols)) if n_cols else pl.lit(None, pl.Int64))
+                .cast(pl.Int64)
+                .alias("n"),
+                pl.any_horizontal(*prov_cols).alias("provisional"),
+            )
+            produced.append(result)
+            # Later formulas may read this one.
+            wide = wide.join(
+                result.select(
+                    "subject_id",
+                    pl.col("value").alias(f"value_{code}"),
+                    pl.col("n").alias(f"n_{code}"),
+                    pl.col("provisional").alias(f"provisional_{code}"),
+                ),
+                on="subject_id",
+                how="left",
+            )
+        frames.extend(produced)
+    return pl.concat(frames)
+
+
+def score_subjects(
+    values: pl.DataFrame,
+    metrics: Mapping[str, MetricSpec],
+    templates: Mapping[str, Template],
+    assignments: pl.DataFrame,
+    targets: pl.DataFrame,
+    inputs: Inputs,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Score each assigned subject on its template: ``(results, totals)``.
+
+    ``assignments``: ``level, subject_id, template``. ``targets``: ``level, subject_id, metric, target``
+    (Float64); a subject without its own target takes the template item's default.
+    """
+    item_rows = [
+        {
+            "template": key,
+            "item": i,
+            "metric": item.metric,
+            "weight": float(item.weight),
+            "default_target": None if item.target is None else float(item.target),
+            "scope": item.scope,
+        }
+        for key, template in templates.items()
+        for i, item in enumerate(template.items)
+    ]
+    items = pl.DataFrame(
+        item_rows,
+        schema={
+            "template": pl.String,
+            "item": pl.Int64,
+            "metric": pl.String,
+            "weight": pl.Float64,
+            "default_target": pl.Float64,
+            "scope": pl.String,
+        },
+    )
+    # Step 1: one row per (subject, item), with where the value is read: the subject, or its parent.
+    parents = pl.concat(
+        [
+            inputs.employees.select(
+                pl.lit(Level.EMPLOYEE.value).alias("level"),
+                pl.col("id").alias("subject_id"),
+                pl.lit(Level.UNIT.value).alias("parent_level"),
+                pl.col("unit_id").cast(pl.Int64).alias("parent_id"),
+            ),
+            inputs.units.select(
+                pl.lit(Level.UNIT.value).alias("level"),
+                pl.col("id").alias("subject_id"),
+                pl.lit(Level.UNIT.value).alias("parent_level"),
+                pl.col("parent_id").cast(pl.Int64),
+            ),
+        ]
+    )
+    rows = (
+        assignments.join(items, on="template", how="inner")
+        .join(parents, on=["level", "subject_id"], how="left")
+        .with_columns(
+            pl.when(pl.col("scope") == "parent")
+            .then(pl.col("parent_level"))
+            .otherwise(pl.col("level"))
+            .alias("value_level"),
+            pl.when(pl.col("scope") == "parent")
+            .then(pl.col("parent_id"))
+            .otherwise(pl.col("subject_id"))
+            .alias("value_subject_id"),
+        )
+        .drop("parent_level", "parent_id")
+    )
+    # Step 2: the value (0 for a count or sum without records) and the target.
+    rows = rows.join(
+        values.rename({"level": "value_level", "subject_id": "value_subject_id"}),
+        on=["metric", "value_level", "value_subject_id"],
+        how="left",
+    )
+    zero_metrics = [code for code, spec in metrics.items() if spec.zero_when_empty]
+    rows = rows.with_columns(
+        pl.when(pl.col("value").is_null() & pl.col("metric").is_in(zero_metrics))
+        .then(pl.lit(0.0))
+        .otherwise(pl.col("value"))
+        .alias("value"),
+        pl.col("n").fill_null(0),
+        pl.col("provisional").fill_null(False),
+    )
+    rows = (
+        rows.join(targets, on=["level", "subject_id", "metric"], how="left")
+        .with_columns(pl.coalesce("target", "default_target").alias("target"))
+        .drop("default_target")
+    )
+
+    # Step 3: each item's rule over its rows at once.
+    scored: list[pl.DataFrame] = []
+    for key, template in templates.items():
+        for i, item in enumerate(template.items):
+            part = rows.filter((pl.col("template") == key) & (pl.col("item") == i))
+            if part.is_empty():
+                continue
+            rule = item.rule
+            if isinstance(rule, SurveyRule):
+                raise ValueError(
+                    f"template {key} item {item.metric}: survey rules score answers; use a metric"
+                )
+            spec = metrics[item.metric]
+            if rule.min_count is None:
+                rule = dataclasses.replace(rule, min_count=spec.effective_min_count)
+            scored.append(score(rule, part))
+    result_schema: dict[str, pl.DataType] = {
+        **rows.schema,
+        "attainment": pl.Decimal(38, 6),
+        "points": POINTS_DTYPE,
+        "status": pl.String(),
+    }
+    results = pl.concat(scored) if scored else pl.DataFrame(schema=result_schema)
+
+    # Step 4: the weighted total of the items that could be scored.
+    totals = _totals(results)
+    return results, totals
+
+
+def _totals(results: pl.DataFrame) -> pl.DataFrame:
+    scored = pl.col("status") == Status.SCORED.value
+    points_cent = (pl.col("points").cast(pl.Float64) * 100).round(0).cast(pl.Int128)
+    weight_cent = (pl.col("weight") * 100).round(0).cast(pl.Int128)
+    return (
+        results.group_by("level", "subject_id", "template")
+        .agg(
+            (points_cent * weight_cent).filter(scored).sum().alias("_num"),
+            weight_cent.filter(scored).sum().alias("_den"),
+            weight_cent.sum().alias("_all"),
+            pl.col("provisional").any().alias("provisional"),
+            scored.sum().cast(pl.Int64).alias("items_scored"),
+            pl.len().cast(pl.Int64).alias("items"),
+        )
+        .with_columns(
+            _from_micro(_div_half_up(pl.col("_num"), pl.col("_den")), POINTS_DTYPE).alias("score"),
+            _from_micro(pl.col("_den"), POINTS_DTYPE).alias("weight_scored"),
+            pl.when(pl.col("items_scored") == pl.col("items"))
+            .then(pl.lit("complete"))
+            .when(pl.col("items_scored") == 0)
+            .then(pl.lit("none"))
+            .otherwise(pl.lit("partial"))
+            .alias("coverage"),
+        )
+        .drop("_num", "_den", "_all")
+        .sort("level", "subject_id")
+    )
+
+
+def run(
+    metrics: Mapping[str, MetricSpec],
+    templates: Mapping[str, Template],
+    inputs: Inputs,
+    assignments: pl.DataFrame,
+    targets: pl.DataFrame,
+    catalogue: Catalogue,
+    period: Period,
+    *,
+    calendar: WorkCalendar | None = None,
+    as_of: dt.date | None = None,
+) -> RunResult:
+    """The whole run for one period (see the module docstring)."""
+    values, missing = compute_values(metrics, inputs, catalogue, period, calendar=calendar, as_of=as_of)
+    values = values.sort("metric", "level", "subject_id")
+    results, totals = score_subjects(values, metrics, templates, assignments, targets, inputs)
+    results = results.sort("level", "subject_id", "template", "item")
+    return RunResult(values=values, results=results, totals=totals, missing_years=missing)
+
+
+def fingerprint(frames: Mapping[str, pl.DataFrame], extra: bytes = b"") -> str:
+    """A stable SHA-256 of the frames' contents (sorted by name, columns as Arrow IPC bytes) and ``extra``.
+
+    Same inputs, same fingerprint: the frames are written with a fixed column order and sorted rows.
+    """
+    digest = hashlib.sha256()
+    digest.update(ENGINE_VERSION.encode())
+    for name in sorted(frames):
+        frame = frames[name]
+        frame = frame.select(sorted(frame.columns))
+        flat = [c for c, dtype in frame.schema.items() if not dtype.is_nested()]
+        if flat:
+            frame = frame.sort(flat, nulls_last=True)
+        digest.update(name.encode())
+        for column in frame.columns:
+            series = frame.get_column(column)
+            digest.update(column.encode())
+            digest.update(str(series.dtype).encode())
+            digest.update(_series_bytes(series))
+    digest.update(extra)
+    return digest.hexdigest()
+
+
+def _series_bytes(series: pl.Series) -> bytes:
+    """The column's Arrow buffers (validity, offsets, data) after a rechunk: no per-row Python."""
+    array = series.rechunk().to_arrow()
+    return b"".join(buffer.to_pybytes() for buffer in array.buffers() if buffer is not None)
