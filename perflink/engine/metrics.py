@@ -33,8 +33,9 @@ subject (see :mod:`perflink.engine.formula`).
 
 Semantics worth knowing: datetimes are local (Asia/Shanghai) wall-clock times; calendar-day durations of
 datetimes are fractional (hours / 24), working-day durations count the working days in ``[start date, end date)``;
-p90 is the linear-interpolated 90th percentile; a record with a null value does not count for mean, median,
-percentiles or share. Units are rolled up the tree: a unit's value covers every record of its subtree.
+p90 is the linear-interpolated 90th percentile; a record with a null value does not count for mean, median or
+percentiles, while a share counts every record and a condition that cannot be decided (a null compared) as not
+met (an unpaid commission is not paid on time): filter out nulls first where they should not count. Units are rolled up the tree: a unit's value covers every record of its subtree.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
-from perflink.engine.calendar import WorkCalendar, calendar_days_between
+from perflink.engine.calendar import WorkCalendar
 from perflink.engine.periods import Period, add_months
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "aggregate",
     "parse_metric",
     "prepare",
+    "prepare_plan",
     "window_bounds",
 ]
 
@@ -82,6 +84,9 @@ class Level(enum.StrEnum):
 AGGREGATES: Final = ("count", "distinct", "sum", "mean", "median", "p90", "min", "max", "share")
 # Aggregates that are 0 (not missing) for a subject without records: an agent with no policy sold 0.
 ZERO_WHEN_EMPTY: Final = frozenset({"count", "distinct", "sum"})
+# Metric values are kept to 6 decimal places (the scoring scale): parallel float sums may differ in the last
+# bits from run to run, and a run must give the same numbers for the same inputs.
+VALUE_DECIMALS: Final = 6
 OPS: Final = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "is_null", "not_null")
 REF_TYPES: Final = {"employee": "employee", "unit": "unit", "requisition": "requisition"}
 NUMERIC_TYPES: Final = frozenset({"int", "decimal", "money", "satisfaction"})
@@ -149,6 +154,7 @@ class Subject:
     employee: str | None = None
     unit: str | None = None
     rollup: bool = True
+    multi: bool = False  # the unit field lists several units (an incident's affected units)
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,7 +439,8 @@ class _Parser:
         rollup = data.get("rollup", True)
         if not isinstance(rollup, bool):
             raise self.fail("subject.rollup", "must be true or false")
-        return Subject(employee, unit, rollup)
+        multi = unit is not None and self.field_type(kind, unit, "subject.unit") == "units"
+        return Subject(employee, unit, rollup, multi)
 
     def common(self) -> dict[str, Any]:
         direction = self.data.get("direction", "higher")
@@ -539,7 +546,7 @@ def _compare(column: pl.Expr, dtype: pl.DataType, op: str, value: Any) -> pl.Exp
 
 
 class _Frame:
-    """One metric's working frame: the records of its kind with resolved paths as columns."""
+    """One metric's working plan: the records of its kind (lazy) with resolved paths as columns."""
 
     def __init__(
         self,
@@ -548,19 +555,21 @@ class _Frame:
         records: Mapping[str, pl.DataFrame],
         catalogue: Catalogue,
         calendar: WorkCalendar | None,
+        missing_years: set[int] | None = None,
     ) -> None:
         self.spec = spec
         self.kind = kind
         self.records = records
         self.catalogue = catalogue
         self.calendar = calendar
-        self.missing_years: set[int] = set()
+        # Filled while the plan runs (working-day counts report the years they could not count).
+        self.missing_years: set[int] = set() if missing_years is None else missing_years
 
     def column(self, kind: str, path: str) -> str:
         head, _, rest = path.partition(".")
         return self.catalogue[kind][head].column if not rest else path
 
-    def with_paths(self, frame: pl.DataFrame, kind: str, paths: Sequence[str]) -> pl.DataFrame:
+    def with_paths(self, frame: pl.LazyFrame, kind: str, paths: Sequence[str]) -> pl.LazyFrame:
         """Add a column per ``ref.field`` path by joining the referenced kind (one join per reference)."""
         by_ref: dict[str, list[str]] = {}
         for path in dict.fromkeys(paths):
@@ -571,35 +580,49 @@ class _Frame:
             info = self.catalogue[kind][head]
             target = REF_TYPES[info.type]
             columns = [self.catalogue[target][rest].column for rest in rests]
-            other = self.records[target].select(
-                pl.col("id").alias(info.column),
-                *(pl.col(c).alias(f"{head}.{r}") for c, r in zip(columns, rests, strict=True)),
+            other = (
+                self.records[target]
+                .lazy()
+                .select(
+                    pl.col("id").alias(info.column),
+                    *(pl.col(c).alias(f"{head}.{r}") for c, r in zip(columns, rests, strict=True)),
+                )
             )
             frame = frame.join(other, on=info.column, how="left")
         return frame
 
-    def duration(self, frame: pl.DataFrame, kind: str, duration: Duration) -> pl.Series:
-        start = frame.get_column(self.column(kind, duration.start))
-        end = frame.get_column(self.column(kind, duration.end))
+    def duration(self, schema: pl.Schema, kind: str, duration: Duration) -> pl.Expr:
+        """The duration per row as a Float64 expression (working days are counted by the calendar)."""
+        start_name, end_name = self.column(kind, duration.start), self.column(kind, duration.end)
+        start, end = pl.col(start_name), pl.col(end_name)
         if duration.unit == "working_days":
-            if self.calendar is None:
+            calendar = self.calendar
+            if calendar is None:
                 raise ValueError(f"metric {self.spec.code}: working days need a calendar")
-            result = self.calendar.working_days_between(start, end)
-            self.missing_years |= result.missing_years
-            return result.values.cast(pl.Float64)
+            missing = self.missing_years
+
+            def count(pair: pl.Series) -> pl.Series:
+                result = calendar.working_days_between(
+                    pair.struct.field(start_name), pair.struct.field(end_name)
+                )
+                missing.update(result.missing_years)
+                return result.values.cast(pl.Float64)
+
+            return pl.struct(start, end).map_batches(count, return_dtype=pl.Float64)
+        both_datetime = isinstance(schema[start_name], pl.Datetime) and isinstance(
+            schema[end_name], pl.Datetime
+        )
         if duration.unit == "hours":
             return ((end - start).dt.total_seconds() / 3600).cast(pl.Float64)
-        if isinstance(start.dtype, pl.Datetime) and isinstance(end.dtype, pl.Datetime):
+        if both_datetime:
             return ((end - start).dt.total_seconds() / 86400).cast(pl.Float64)
-        return calendar_days_between(start, end).cast(pl.Float64)
+        return (end.cast(pl.Date) - start.cast(pl.Date)).dt.total_days().cast(pl.Float64)
 
-    def condition(self, frame: pl.DataFrame, kind: str, cond: Condition, name: str) -> pl.DataFrame:
-        """Add boolean column ``name``: the condition's truth per row (null compares count as false)."""
+    def condition(self, schema: pl.Schema, kind: str, cond: Condition) -> pl.Expr:
+        """The condition's truth per row (a comparison with a null is false)."""
         dtype: pl.DataType
         if cond.duration is not None:
-            subject = self.duration(frame, kind, cond.duration).alias("_d")
-            frame = frame.with_columns(subject)
-            column, dtype = pl.col("_d"), pl.Float64()
+            column, dtype = self.duration(schema, kind, cond.duration), pl.Float64()
         else:
             assert cond.field is not None
             col_name = (
@@ -607,7 +630,7 @@ class _Frame:
                 if cond.field in self.catalogue[kind] or "." in cond.field
                 else cond.field
             )
-            column, dtype = pl.col(col_name), frame.schema[col_name]
+            column, dtype = pl.col(col_name), schema[col_name]
         if cond.op == "is_null":
             expr = column.is_null()
         elif cond.op == "not_null":
@@ -617,7 +640,7 @@ class _Frame:
             expr = _compare(column, dtype, cond.op, other)
         else:
             expr = _compare(column, dtype, cond.op, cond.value)
-        return frame.with_columns(expr.fill_null(False).alias(name)).drop("_d", strict=False)
+        return expr.fill_null(False)
 
     def paths(self) -> list[str]:
         """Every ``ref.field`` path the metric reads from its own kind."""
@@ -643,6 +666,9 @@ class _Frame:
         return paths
 
 
+PREPARED_COLUMNS: Final = ("_rid", "_version", "_date", "_emp", "_unit", "_x", "_hit", "_provisional")
+
+
 def prepare(
     spec: MetricSpec,
     records: Mapping[str, pl.DataFrame],
@@ -660,47 +686,56 @@ def prepare(
     The drill-down reads this frame too, so an explanation shows exactly the rows that were counted.
     Also returns the years without working-day calendar data that the metric touched.
     """
+    missing: set[int] = set()
+    plan = prepare_plan(
+        spec, records, catalogue, period, calendar=calendar, as_of=as_of, missing_years=missing
+    )
+    frame = plan.collect()
+    return frame, frozenset(missing)
+
+
+def prepare_plan(
+    spec: MetricSpec,
+    records: Mapping[str, pl.DataFrame],
+    catalogue: Catalogue,
+    period: Period,
+    *,
+    calendar: WorkCalendar | None = None,
+    as_of: dt.date | None = None,
+    missing_years: set[int] | None = None,
+) -> pl.LazyFrame:
+    """:func:`prepare` as a lazy plan, so a run can collect every metric at once (``missing_years`` is
+    filled when the plan runs)."""
     assert spec.kind is not None and spec.measure is not None and spec.date_field is not None
     kind, measure = spec.kind, spec.measure
-    work = _Frame(spec, kind, records, catalogue, calendar)
-    frame = work.with_paths(records[kind], kind, work.paths())
+    work = _Frame(spec, kind, records, catalogue, calendar, missing_years)
+    frame = work.with_paths(records[kind].lazy(), kind, work.paths())
+    schema = frame.collect_schema()
     date_col = work.column(kind, spec.date_field)
-    date_dtype = frame.schema[date_col]
     low, high = window_bounds(spec, period)
 
-    # Step 1: place records in the window by their date.
-    def bound(day: dt.date) -> Any:
-        return _midnight(day) if isinstance(date_dtype, pl.Datetime) else day
+    def bound(day: dt.date, column: str) -> Any:
+        return _midnight(day) if isinstance(schema[column], pl.Datetime) else day
 
-    placed = (pl.col(date_col) >= bound(low)) & (pl.col(date_col) < bound(high))
-    if spec.window.type == "open_at_end":
-        assert spec.window.end_field is not None
-        end_col = pl.col(work.column(kind, spec.window.end_field))
-        end_bound = (
-            bound(period.end)
-            if not isinstance(frame.schema[work.column(kind, spec.window.end_field)], pl.Datetime)
-            else _midnight(period.end)
-        )
-        placed = placed & (end_col.is_null() | (end_col >= end_bound))
-    elif spec.window.type == "active":
+    # Step 1: place records in the window by their date.
+    placed = (pl.col(date_col) >= bound(low, date_col)) & (pl.col(date_col) < bound(high, date_col))
+    if spec.window.type in ("open_at_end", "active"):
         assert spec.window.end_field is not None
         end_name = work.column(kind, spec.window.end_field)
-        start_bound = (
-            _midnight(period.start) if isinstance(frame.schema[end_name], pl.Datetime) else period.start
-        )
-        placed = placed & (pl.col(end_name).is_null() | (pl.col(end_name) >= start_bound))
+        # Open at the end: not yet closed when the period ends. Active: not ended before it started.
+        edge = period.end if spec.window.type == "open_at_end" else period.start
+        placed = placed & (pl.col(end_name).is_null() | (pl.col(end_name) >= bound(edge, end_name)))
     frame = frame.filter(placed.fill_null(False))
 
     # Step 2: the metric's filters, all of which must hold.
-    for i, cond in enumerate(spec.filters):
-        frame = work.condition(frame, kind, cond, f"_f{i}")
-        frame = frame.filter(pl.col(f"_f{i}")).drop(f"_f{i}")
+    for cond in spec.filters:
+        frame = frame.filter(work.condition(schema, kind, cond))
 
     # Step 3: cohort outcomes per anchor record, over [anchor date, anchor date + days).
     provisional = pl.lit(False)
     if spec.window.type == "cohort":
         days = spec.window.days
-        anchor = pl.col(date_col).cast(pl.Date) if isinstance(date_dtype, pl.Datetime) else pl.col(date_col)
+        anchor = pl.col(date_col).cast(pl.Date)
         frame = frame.with_columns(anchor.alias("_anchor"))
         for name, outcome in spec.outcomes:
             frame = _join_outcome(frame, work, name, outcome, days)
@@ -709,26 +744,20 @@ def prepare(
         )
         frame = frame.with_columns(mature.alias("_mature")).drop("_anchor")
         provisional = pl.col("_mature")
+        schema = frame.collect_schema()
 
     # Step 4: the measured value and, for a share, whether the row meets the condition.
     if measure.duration is not None:
-        frame = frame.with_columns(work.duration(frame, kind, measure.duration).alias("_x"))
+        x = work.duration(schema, kind, measure.duration)
     elif measure.field is not None and measure.agg != "share":
         source = measure.field if measure.field in dict(spec.outcomes) else work.column(kind, measure.field)
-        x = pl.col(source)
-        if measure.agg != "distinct":
-            x = x.cast(pl.Float64)
-        frame = frame.with_columns(x.alias("_x"))
+        x = pl.col(source) if measure.agg == "distinct" else pl.col(source).cast(pl.Float64)
     else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("_x"))
+        x = pl.lit(None, dtype=pl.Float64)
     if measure.agg == "share":
-        hit = pl.lit(True)
-        for i, cond in enumerate(measure.where):
-            frame = work.condition(frame, kind, cond, f"_w{i}")
-            hit = hit & pl.col(f"_w{i}")
-        frame = frame.with_columns(hit.alias("_hit")).drop([f"_w{i}" for i in range(len(measure.where))])
+        hit = pl.all_horizontal(*(work.condition(schema, kind, cond) for cond in measure.where))
     else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_hit"))
+        hit = pl.lit(None, dtype=pl.Boolean)
 
     # Step 5: the subjects each record is attributed to.
     emp = (
@@ -737,9 +766,11 @@ def prepare(
     unit_col = work.column(kind, spec.subject.unit) if spec.subject.unit else None
     frame = frame.with_columns(
         pl.col("id").alias("_rid"),
-        (pl.col("version") if "version" in frame.columns else pl.lit(1)).cast(pl.Int64).alias("_version"),
+        (pl.col("version") if "version" in schema else pl.lit(1)).cast(pl.Int64).alias("_version"),
         pl.col(date_col).alias("_date"),
         emp.cast(pl.Int64).alias("_emp"),
+        x.alias("_x"),
+        hit.alias("_hit"),
         provisional.alias("_provisional"),
     )
     if (
@@ -747,28 +778,33 @@ def prepare(
         and catalogue[kind].get(spec.subject.unit or "", FieldInfo("", "")).type == "units"
     ):
         # A record listing several units (an incident's affected units) counts once for each.
-        links = records[f"{kind}.{spec.subject.unit}"]
+        links = records[f"{kind}.{spec.subject.unit}"].lazy()
         frame = frame.join(links.rename({"owner_id": "_rid", "unit_id": "_unit"}), on="_rid", how="left")
     else:
         unit_expr = pl.col(unit_col) if unit_col is not None else pl.lit(None, pl.Int64)
         frame = frame.with_columns(unit_expr.cast(pl.Int64).alias("_unit"))
-    columns = ["_rid", "_version", "_date", "_emp", "_unit", "_x", "_hit", "_provisional"]
-    return frame.select(columns), frozenset(work.missing_years)
+    return frame.select(PREPARED_COLUMNS)
 
 
-def _join_outcome(frame: pl.DataFrame, work: _Frame, name: str, outcome: Outcome, days: int) -> pl.DataFrame:
+def _join_outcome(frame: pl.LazyFrame, work: _Frame, name: str, outcome: Outcome, days: int) -> pl.LazyFrame:
     """Add column ``name``: per anchor row, the count or sum of the outcome kind's rows in its window."""
     theirs, ours = outcome.match[0]
-    other = work.records[outcome.kind]
-    other_work = _Frame(work.spec, outcome.kind, work.records, work.catalogue, work.calendar)
-    other = other_work.with_paths(other, outcome.kind, [p for p in (theirs,) if "." in p])
-    for i, cond in enumerate(outcome.filters):
-        other = other_work.condition(other, outcome.kind, cond, f"_o{i}")
-        other = other.filter(pl.col(f"_o{i}"))
+    other_work = _Frame(
+        work.spec, outcome.kind, work.records, work.catalogue, work.calendar, work.missing_years
+    )
+    # Every path through a reference the outcome reads: its key, date, value and filters.
+    paths = [theirs, outcome.date_field, outcome.field or ""]
+    for cond in outcome.filters:
+        paths += [cond.field or "", cond.other or ""]
+        if cond.duration:
+            paths += [cond.duration.start, cond.duration.end]
+    other = other_work.with_paths(
+        work.records[outcome.kind].lazy(), outcome.kind, [p for p in paths if "." in p]
+    )
+    other_schema = other.collect_schema()
+    for cond in outcome.filters:
+        other = other.filter(other_work.condition(other_schema, outcome.kind, cond))
     date_col = other_work.column(outcome.kind, outcome.date_field)
-    their_date = pl.col(date_col)
-    if isinstance(other.schema[date_col], pl.Datetime):
-        their_date = their_date.cast(pl.Date)
     value = (
         pl.col(other_work.column(outcome.kind, outcome.field)).cast(pl.Float64)
         if outcome.field
@@ -776,7 +812,7 @@ def _join_outcome(frame: pl.DataFrame, work: _Frame, name: str, outcome: Outcome
     )
     slim = other.select(
         pl.col(other_work.column(outcome.kind, theirs)).alias("_key"),
-        their_date.alias("_odate"),
+        pl.col(date_col).cast(pl.Date).alias("_odate"),
         value.alias("_oval"),
     ).filter(pl.col("_key").is_not_null() & pl.col("_odate").is_not_null())
     anchors = frame.select(
@@ -796,9 +832,9 @@ def _join_outcome(frame: pl.DataFrame, work: _Frame, name: str, outcome: Outcome
     )
 
 
-def aggregate(
-    spec: MetricSpec, prepared: pl.DataFrame, level: Level, units: pl.DataFrame | None = None
-) -> pl.DataFrame:
+def aggregate[F: (pl.DataFrame, pl.LazyFrame)](
+    spec: MetricSpec, prepared: F, level: Level, units: pl.DataFrame | None = None
+) -> F:
     """One row per subject: ``subject_id, value (Float64), n, provisional``.
 
     ``units`` (``id, ancestors``: list of ids root → self) rolls unit values up the tree when the metric says so.
@@ -811,12 +847,14 @@ def aggregate(
         if units is None:
             raise ValueError("rolling up needs the unit tree")
         # Each record counts for its unit and every ancestor: one row per (record, ancestor).
-        frame = (
-            frame.join(units.select(pl.col("id").alias("_unit"), "ancestors"), on="_unit", how="inner")
-            .drop("_unit")
-            .explode("ancestors")
-            .rename({"ancestors": "_unit"})
-        )
+        tree = units.select(pl.col("id").alias("_unit"), "ancestors")
+        joined = (
+            frame.lazy().join(tree.lazy(), on="_unit", how="inner").drop("_unit").explode("ancestors")
+        ).rename({"ancestors": "_unit"})
+        if spec.subject.multi:
+            # A record listing two teams of one branch counts once for the branch, not twice.
+            joined = joined.unique(["_rid", "_unit"], keep="first", maintain_order=True)
+        frame = joined if isinstance(prepared, pl.LazyFrame) else joined.collect()
     x = pl.col("_x")
     value: pl.Expr
     n = x.count()
@@ -847,6 +885,6 @@ def aggregate(
             pl.col("_provisional").any().alias("provisional"),
         )
         .rename({key: "subject_id"})
-        # A mean of no values is no value, not NaN.
-        .with_columns(pl.col("value").fill_nan(None))
+        # A mean of no values is no value, not NaN; values are rounded to a stable 6 places.
+        .with_columns(pl.col("value").fill_nan(None).round(VALUE_DECIMALS))
     )

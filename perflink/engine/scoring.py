@@ -325,11 +325,11 @@ def _micro(value: Decimal) -> int:
     return int(value.scaleb(SCALE))
 
 
-def _micro_col(frame: pl.DataFrame, name: str) -> pl.Expr:
+def _micro_col(schema: pl.Schema, name: str) -> pl.Expr:
     """A numeric column as Int128 millionths (see the module docstring for the input contract)."""
-    if name not in frame.columns:
+    if name not in schema:
         raise ValueError(f"the frame has no column {name!r}")
-    dtype = frame.schema[name]
+    dtype = schema[name]
     col = pl.col(name)
     if isinstance(dtype, pl.Decimal):
         if dtype.scale > SCALE:
@@ -374,13 +374,13 @@ def _attainment(rule: ThresholdRule | LinearRule | BandRule, value: pl.Expr, tar
     return _div_half_up(target * hundred, value)
 
 
-def score(
+def score[F: (pl.DataFrame, pl.LazyFrame)](
     rule: Rule,
-    frame: pl.DataFrame,
+    frame: F,
     value_col: str = "value",
     target_col: str = "target",
     count_col: str = "n",
-) -> pl.DataFrame:
+) -> F:
     """Add ``attainment`` (percent, 6 places), ``points`` (2 places) and ``status`` to every row of ``frame``.
 
     A row whose count is below the rule's ``min_count`` (or null) gets status ``insufficient_data`` and null
@@ -389,10 +389,11 @@ def score(
     """
     if isinstance(rule, SurveyRule):
         raise TypeError("survey rules score answers, not values: use score_survey")
-    value = _micro_col(frame, value_col)
-    has_target = target_col in frame.columns
-    target = _micro_col(frame, target_col) if has_target else pl.lit(None, dtype=pl.Int128)
-    if rule.min_count is not None and count_col not in frame.columns:
+    schema = frame.collect_schema()
+    value = _micro_col(schema, value_col)
+    has_target = target_col in schema
+    target = _micro_col(schema, target_col) if has_target else pl.lit(None, dtype=pl.Int128)
+    if rule.min_count is not None and count_col not in schema:
         raise ValueError(
             f"the rule needs at least {rule.min_count} records, but the frame has no column {count_col!r}"
         )

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from perflink.engine.calendar import WorkCalendar
 from perflink.engine.metrics import FieldInfo, Level, MetricError, parse_metric, prepare
 from perflink.engine.periods import Period
-from perflink.engine.run import Inputs, Item, Template, compute_values, fingerprint, run
+from perflink.engine.run import Inputs, Item, Template, compute_values, fingerprint, rerun, run
 from perflink.engine.scoring import parse_rule
 
 D = dt.date
@@ -491,3 +491,46 @@ def test_lag_and_rolling_windows_pick_the_right_months():
 
 def test_level_names():
     assert [level.value for level in Level] == ["employee", "unit"]
+
+
+def test_rerun_after_a_change_equals_a_full_run_and_recomputes_only_what_moved():
+    before = full_run()
+    inputs = world()
+    records = dict(inputs.records)
+    records["policy"] = records["policy"].with_columns(
+        pl.when(pl.col("id") == 3)
+        .then(20_000.0)
+        .otherwise(pl.col("first_year_premium"))
+        .alias("first_year_premium")
+    )
+    changed = Inputs(records=records, units=inputs.units, employees=inputs.employees)
+    full = full_run(changed)
+    assignments = pl.DataFrame(
+        {
+            "level": ["employee", "employee", "employee", "unit", "employee"],
+            "subject_id": [10, 11, 12, 2, 30],
+            "template": ["agent", "agent", "agent", "team", "handler"],
+        }
+    )
+    targets = pl.DataFrame(
+        schema={"level": pl.String, "subject_id": pl.Int64, "metric": pl.String, "target": pl.Float64}
+    )
+    partial = rerun(
+        before,
+        specs(),
+        {"agent": AGENT_TEMPLATE, "team": TEAM_TEMPLATE, "handler": HANDLER_TEMPLATE},
+        changed,
+        assignments,
+        targets,
+        CATALOGUE,
+        MARCH,
+        changed_kinds={"policy"},
+        calendar=CAL,
+        as_of=D(2026, 11, 1),
+    )
+    assert partial.values.equals(full.values)
+    assert partial.results.equals(full.results)
+    assert partial.totals.equals(full.totals)
+    # Agent 11: 20,000 / 100,000 = 20% → 20 points × 0.7 = 14.00; the team falls to the first band (100,000).
+    assert total_of(partial, 11)["score"] == Decimal("14.00")
+    assert result_of(partial, 2, "premium", "unit")["points"] == Decimal("60.00")
