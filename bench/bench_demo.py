@@ -35,7 +35,15 @@ def main() -> None:
         call_command("keys", "init", stdout=io.StringIO())
         call_command("migrate", verbosity=0, stdout=io.StringIO())
         started = time.perf_counter()
-        call_command("demo_data", tenant="bench", employees=employees, months=months, seed=7, verbosity=0)
+        call_command(
+            "demo_data",
+            tenant="bench",
+            employees=employees,
+            months=months,
+            seed=7,
+            verbosity=0,
+            calculate_months=0,
+        )
         seconds = time.perf_counter() - started
         counts = {}
         with unscoped("benchmark counts"):

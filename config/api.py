@@ -208,12 +208,14 @@ def _register_routers() -> None:
     from perflink.accounts.api import router as accounts_router
     from perflink.audit.api import router as audit_router
     from perflink.ingest.api import router as ingest_router
+    from perflink.metrics.api import router as metrics_router
     from perflink.org.api import router as org_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", org_router)
     api.add_router("/", audit_router)
     api.add_router("/", ingest_router)
+    api.add_router("/", metrics_router)
 
 
 _register_routers()

@@ -5,5 +5,6 @@ from config.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("data/", include("perflink.ingest.urls")),
+    path("metrics/", include("perflink.metrics.urls")),
     path("", include("perflink.web.urls")),
 ]

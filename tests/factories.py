@@ -98,3 +98,45 @@ def make_world(slug: str) -> World:
                 actor=SYSTEM,
             )
     return world
+
+
+def push(kind: str, records: list[dict[str, Any]]) -> Any:
+    """Ingest records of a kind through the push path (inside the tenant's context)."""
+    from perflink.ingest.actions import do_ingest, source_system_for
+    from perflink.ingest.kinds import KINDS
+    from perflink.ingest.push import records_frame
+
+    frame, _ = records_frame(KINDS[kind], records)
+    return do_ingest(KINDS[kind], [frame], source=source_system_for(kind), channel="push", actor=SYSTEM)
+
+
+def make_scores(world: World, period: str = "2026-03") -> Any:
+    """The metric library, three policies of the world's agent and a calculation run of ``period``.
+
+    Agent 李四 sells 30,000 + 50,000 in March 2026 (and 20,000 in February); returns the run.
+    """
+    from perflink.metrics.actions import do_calculate, do_install_library
+
+    with tenant_context(world.tenant, SYSTEM):
+        do_install_library(years=range(2025, 2028), actor=SYSTEM)
+        team, agent = world.sales_team.code, world.agent.employee_no
+        push(
+            "policy",
+            [
+                {
+                    "policy_no": f"P-{world.tenant.slug}-{i}",
+                    "product_line": "life",
+                    "agent": agent,
+                    "unit": team,
+                    "applied_on": day,
+                    "issued_on": day,
+                    "first_year_premium": fyp,
+                    "annualised_premium": fyp,
+                    "status": "in_force",
+                }
+                for i, (day, fyp) in enumerate(
+                    [("2026-03-02", "30000"), ("2026-03-31", "50000"), ("2026-02-10", "20000")]
+                )
+            ],
+        )
+        return do_calculate(period, actor=SYSTEM, as_of=date(2026, 11, 1))

@@ -111,7 +111,14 @@ def test_me_describes_the_logged_in_user_and_what_they_may_do(world: World) -> N
     assert body["name"] == "unit_head@alpha"
     assert body["tenant"] == "alpha"
     assert body["role"] == "unit_head"
-    assert set(body["actions"]) == {"home.view", "org.view", "employee.view", "self.view"}
+    assert set(body["actions"]) == {
+        "home.view",
+        "org.view",
+        "employee.view",
+        "self.view",
+        "metrics.view",
+        "calc.view",
+    }
 
 
 def test_me_describes_a_token_and_only_its_own_permissions(world: World) -> None:

@@ -35,9 +35,11 @@ from perflink.core.context import SYSTEM, tenant_context
 from perflink.core.models import TenantOwned
 from perflink.ingest.connectors import do_create_connector
 from perflink.ingest.models import Batch, ClaimRecord, PullConnector, SourceSystem
+from perflink.metrics.actions import do_save_metric
+from perflink.metrics.models import MetricDefinition, Template
 from perflink.org.actions import do_create_employee, do_create_unit
 from perflink.org.models import Employee, OrgUnit, Position
-from tests.factories import World, make_world
+from tests.factories import World, make_scores, make_world
 
 MISSING_ID = 2_000_000_000  # never allocated in a test database
 
@@ -57,6 +59,9 @@ class Tenant:
     source_code: str
     connector: PullConnector
     markers: list[str] = field(default_factory=list)
+    metric_id: int = 0
+    template_id: int = 0
+    run_id: int = 0
 
 
 # --- what each parameter refers to ------------------------------------------------------------------
@@ -69,9 +74,12 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "token_id": lambda t: t.token.pk,
     "batch_id": lambda t: t.batch.pk,
     "connector_id": lambda t: t.connector.pk,
+    "metric_id": lambda t: t.metric_id,
+    "template_id": lambda t: t.template_id,
+    "run_id": lambda t: t.run_id,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
-UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "metrics", "kind": "claim"}  # a module's slug, a record kind
+UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "linkage", "kind": "claim"}  # a module's slug, a record kind
 
 # Query-string parameters and body fields that refer to a tenant-owned object.
 REFERENCES: dict[str, Callable[[Tenant], int]] = {
@@ -82,6 +90,8 @@ REFERENCES: dict[str, Callable[[Tenant], int]] = {
     "manager_id": lambda t: t.employee.pk,
     "position_id": lambda t: t.position.pk,
     "source": lambda t: t.source_code,  # a source system, by its code
+    "employee_id": lambda t: t.employee.pk,
+    "subject_id": lambda t: t.employee.pk,
 }
 # Body fields that are plain values, not references.
 PLAIN_BODY_FIELDS = {
@@ -91,13 +101,15 @@ PLAIN_BODY_FIELDS = {
     "url", "auth_header_name", "auth_header_value", "pagination", "page_param", "first_page", "size_param",
     "page_size", "records_path", "next_cursor_path", "cursor_field", "cursor_param", "cursor_value",
     "cursor_sorted", "field_map", "interval_minutes", "enabled", "max_retries", "backoff_seconds",
-    "timeout_seconds",
+    "timeout_seconds", "definition", "domain", "description", "description_en", "is_active", "items",
+    "season_code", "valid_from", "valid_to", "note", "year", "starts_on", "ends_on", "period", "value", "metric",
     "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
 PLAIN_QUERY_PARAMS = {
     "q", "unit_type", "category", "kind", "include_subunits", "employment_type", "status", "sort",
-    "limit", "offset", "action", "actor", "object_type", "date_from", "date_to",
+    "limit", "offset", "action", "actor", "object_type", "date_from", "date_to", "domain", "period", "year",
+    "level", "template", "metric",
 }  # fmt: skip
 # Page query strings that htmx and links use to point at an object.
 WEB_QUERY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
@@ -137,6 +149,33 @@ def plausible_bodies(a: Tenant) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("patch", "/api/v1/ingest/connectors/{connector_id}"): {"page_size": 100, "enabled": False},
         ("post", "/api/v1/ingest/connectors/{connector_id}/run"): {},
+        **metrics_bodies(a.world),
+    }  # fmt: skip
+
+
+def metrics_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
+    """Writes of the metrics API that a performance administrator could send."""
+    definition = {
+        "kind": "policy",
+        "date_field": "issued_on",
+        "measure": {"agg": "count"},
+        "subject": {"employee": "agent", "unit": "unit"},
+    }
+    items = [
+        {"metric": "new_business_premium", "weight": "100", "rule": {"kind": "linear", "per_point": "1"}}
+    ]
+    return {
+        ("post", "/api/v1/metrics"): {"code": "policies_again", "name": "件数", "domain": "sales", "definition": definition},
+        ("post", "/api/v1/metrics/validate"): {"code": "draft", "definition": definition},
+        ("post", "/api/v1/seasons"): {
+            "code": "kaimenhong", "name": "开门红", "year": 2026, "starts_on": "2026-01-01", "ends_on": "2026-03-15",
+        },
+        ("post", "/api/v1/templates/{template_id}/versions"): {"items": items, "note": "test"},
+        ("post", "/api/v1/targets"): {
+            "period": "2026-03", "metric": "new_business_premium", "employee_id": world.agent.pk, "value": "60000",
+        },
+        ("post", "/api/v1/runs"): {"period": "2026-03"},
+        ("post", "/api/v1/runs/{run_id}/publish"): {},
     }  # fmt: skip
 
 
@@ -187,9 +226,20 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
         world.staff.employee_no, event.hash, f"{prefix.upper()}-CLAIM-77", source.code, f"{tag}核心系统",
     ]  # fmt: skip
     markers.append(f"{prefix}-pull")
+    run = make_scores(world)
+    with tenant_context(world.tenant, SYSTEM):
+        metric = MetricDefinition.objects.get(code="new_business_premium")
+        template = Template.objects.get(code="life_agent")
+        if distinctive:  # tenant B's own metric and template, with names found nowhere else
+            do_save_metric(
+                code="beta_secret_metric", name="贝塔秘密指标", domain="sales", definition=metric.definition,
+                actor=SYSTEM,
+            )  # fmt: skip
+            markers += ["贝塔秘密指标", "beta_secret_metric"]
     return Tenant(
-        world, unit, employee, position, token, secret, event, batch, source.code, connector, markers
-    )
+        world, unit, employee, position, token, secret, event, batch, source.code, connector, markers,
+        metric_id=metric.pk, template_id=template.pk, run_id=run.pk,
+    )  # fmt: skip
 
 
 def claim(world: World, claim_no: str) -> dict[str, Any]:

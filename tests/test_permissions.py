@@ -26,9 +26,10 @@ from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
 from perflink.ingest.connectors import do_create_connector
 from perflink.ingest.models import Batch, PullConnector, SourceSystem
+from perflink.metrics.models import CalcRun, MetricDefinition, Template
 from perflink.org.selectors import visible_employees, visible_units
-from tests.factories import World
-from tests.test_isolation import api_operations, claim, fill_path, web_routes
+from tests.factories import World, make_scores
+from tests.test_isolation import api_operations, claim, fill_path, metrics_bodies, web_routes
 
 TA, PA, UH, EM, AU, IN = (
     "tenant_admin",
@@ -58,8 +59,14 @@ EXPECTED: dict[str, set[str]] = {
     "ingest.view": {TA, PA, AU},
     "ingest.manage": {TA, PA},
     "tenant.manage": {TA},
+    "metrics.view": {TA, PA, UH, AU},
+    "metrics.manage": {TA, PA},
+    "targets.manage": {TA, PA},
+    "calc.view": {TA, PA, UH, AU},
+    "calc.run": {TA, PA},
+    "calc.publish": {TA, PA},
 }
-TOKEN_MAY = {"ingest.push", "ingest.view", "org.view", "employee.view"}
+TOKEN_MAY = {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}
 # API operations open to any authenticated principal rather than to an action.
 ANY_PRINCIPAL_OPERATIONS = {("get", "/api/v1/me")}
 PUBLIC_PAGES = {"web:login", "web:logout", "web:set_language", "web:healthz"}
@@ -130,14 +137,20 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
         event = AuditEvent.objects.order_by("seq").first()
         batch = Batch.objects.order_by("pk").first()
         connector = PullConnector.objects.order_by("pk").first()
+        metric = MetricDefinition.objects.order_by("pk").first()
+        template = Template.objects.order_by("pk").first()
+        run = CalcRun.objects.order_by("pk").first()
     return {
+        "metric_id": metric.pk if metric else 0,
+        "template_id": template.pk if template else 0,
+        "run_id": run.pk if run else 0,
         "connector_id": connector.pk if connector else 0,
         "unit_id": world.sales_team.pk,
         "employee_id": world.agent.pk,
         "token_id": token.pk,
         "event_id": event.pk if event else 0,
         "batch_id": batch.pk if batch else 0,
-        "key": "metrics",
+        "key": "linkage",
         "kind": "claim",
     }
 
@@ -160,6 +173,7 @@ def matrix_world(world: World) -> tuple[World, ApiToken, str]:
             url="https://claims.example.cn/api",
             actor=SYSTEM,
         )
+    make_scores(world)
     return world, token, secret
 
 
@@ -253,6 +267,16 @@ def api_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("patch", "/api/v1/ingest/connectors/{connector_id}"): {"page_size": 100},
         ("post", "/api/v1/ingest/connectors/{connector_id}/run"): {},
+        **metrics_bodies(world),
+    }  # fmt: skip
+
+
+def api_queries(world: World) -> dict[str, dict[str, Any]]:
+    """Required query parameters of GET operations."""
+    return {
+        "/api/v1/runs/{run_id}/explain": {
+            "level": "employee", "subject_id": world.agent.pk, "metric": "new_business_premium",
+        },
     }  # fmt: skip
 
 
@@ -281,7 +305,7 @@ def test_each_principal_may_call_each_api_operation_it_may_and_gets_403_for_the_
         url = fill_path(op.path, values)
         with transaction.atomic():  # each call starts from the same data
             if op.method == "get":
-                response = client.get(url)
+                response = client.get(url, api_queries(world).get(op.path, {}))
             else:
                 body = bodies.get((op.method, op.path))
                 assert body is not None, f"add a body for {op.method.upper()} {op.path} to api_bodies()"

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "perflink.org",
     "perflink.audit",
     "perflink.ingest",
+    "perflink.metrics",
     "perflink.demo",
     "perflink.web",
 ]

@@ -31,6 +31,12 @@ ACTIONS: dict[str, str] = {
     "ingest.view": "see data sources, import history and data health",
     "ingest.manage": "import files, roll batches back, manage connectors and mappings",
     "tenant.manage": "change the tenant's settings and modules",
+    "metrics.view": "see metric definitions, seasons, templates and the working-day calendar",
+    "metrics.manage": "define metrics, seasons, templates and the working-day calendar",
+    "targets.manage": "set and import targets",
+    "calc.view": "see calculation runs and scorecards (within the data scope)",
+    "calc.run": "start a calculation run",
+    "calc.publish": "publish a period's results",
     "self.view": "see one's own record, KPIs and bonus statement",
 }
 
@@ -47,12 +53,20 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "audit.view",
         "ingest.view",
         "ingest.manage",
+        "metrics.view",
+        "metrics.manage",
+        "targets.manage",
+        "calc.view",
+        "calc.run",
+        "calc.publish",
     },
-    Role.UNIT_HEAD: _READ,
+    Role.UNIT_HEAD: _READ | {"metrics.view", "calc.view"},
     Role.EMPLOYEE: frozenset({"home.view", "self.view"}),
-    Role.AUDITOR: _READ | {"audit.view", "audit.export", "ingest.view"},
+    Role.AUDITOR: _READ | {"audit.view", "audit.export", "ingest.view", "metrics.view", "calc.view"},
     # Integration clients act only through tokens; a token carries a subset of these.
-    Role.INTEGRATION: frozenset({"ingest.push", "ingest.view", "org.view", "employee.view"}),
+    Role.INTEGRATION: frozenset(
+        {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}
+    ),
 }
 
 TOKEN_ACTIONS = ROLE_ACTIONS[Role.INTEGRATION]

@@ -65,9 +65,17 @@ def demo_logins(slug: str) -> list[str]:
 
 
 def do_load_demo(
-    *, slug: str, name: str, config: DemoConfig, replace: bool = False, actor: Actor = SYSTEM
+    *,
+    slug: str,
+    name: str,
+    config: DemoConfig,
+    replace: bool = False,
+    actor: Actor = SYSTEM,
+    calculate_months: int = 6,
 ) -> DemoLoad:
-    """Generate the demo (outside the transaction: it is pure) and write it in one transaction."""
+    """Generate the demo (outside the transaction: it is pure) and write it in one transaction; then install
+    the metric library and calculate the last ``calculate_months`` months (all but the latest published), so
+    scorecards are there on first login."""
     started = time.perf_counter()
     data = generate(config)
     seconds = {"generate": time.perf_counter() - started}
@@ -98,7 +106,28 @@ def do_load_demo(
             record_event(
                 "demo.load", ("tenancy.tenant", tenant.pk, tenant.name), after=_summary(config, data, counts)
             )
+    if calculate_months:
+        started = time.perf_counter()
+        with tenant_context(tenant, actor):
+            counts["calculation_runs"] = _calculate_recent(config, calculate_months, actor)
+        seconds["calculate"] = time.perf_counter() - started
     return DemoLoad(tenant, counts, logins, dropped, seconds)
+
+
+def _calculate_recent(config: DemoConfig, months: int, actor: Actor) -> int:
+    from perflink.engine.periods import Period
+    from perflink.metrics.actions import do_calculate, do_install_library, do_publish_run
+
+    end = Period.parse(config.end_month.strftime("%Y-%m"))
+    do_install_library(years=range(end.start.year - 2, end.start.year + 2), actor=actor)
+    labels = [
+        end.shifted(-back).start.strftime("%Y-%m") for back in range(min(months, config.months) - 1, -1, -1)
+    ]
+    for i, label in enumerate(labels):
+        run = do_calculate(label, actor=actor)
+        if i < len(labels) - 1:  # the latest month stays a draft, as it would before month-end review
+            do_publish_run(run, actor=actor)
+    return len(labels)
 
 
 def _summary(config: DemoConfig, data: DemoData, counts: dict[str, int]) -> dict[str, Any]:

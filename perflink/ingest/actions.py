@@ -237,9 +237,32 @@ def do_ingest(
                 "rejected": report.rejected,
             },
         )
+        if report.created or report.updated:
+            _recalculate_after_commit(spec.kind, batch.pk, actor)
     report.batch_id = batch.pk
     report.written = True
     return report
+
+
+def _recalculate_after_commit(kind: str, batch_id: int, actor: Actor, ids: list[int] | None = None) -> None:
+    """Once the records are committed, recalculate the periods whose runs read them (the metrics app decides
+    which). Called explicitly, not through a signal, so the flow reads top to bottom."""
+    if not getattr(settings, "PERFLINK_RECALCULATE_ON_INGEST", True):
+        return
+    tenant = current_tenant()
+
+    def run() -> None:
+        from perflink.core.context import tenant_context
+        from perflink.metrics.actions import do_recalculate_changed
+
+        with tenant_context(tenant, actor):
+            changed = ids
+            if changed is None:
+                model = model_for(kind_spec(kind))
+                changed = list(model.objects.filter(batch_id=batch_id).values_list("pk", flat=True))
+            do_recalculate_changed({kind: changed}, actor=actor)
+
+    transaction.on_commit(run)
 
 
 def _add(report: IngestReport, counts: UpsertCounts) -> None:
@@ -336,6 +359,7 @@ def do_rollback_batch(batch: Batch, *, actor: Actor) -> dict[str, int]:
             RecordHistory.objects.filter(batch=batch).values("record_id", "previous_batch_id", "data")
         )
         restored_ids = {h["record_id"] for h in history}
+        touched = list(model.objects.filter(batch_id=batch.pk).values_list("pk", flat=True))
         created_qs = model.objects.filter(batch_id=batch.pk).exclude(pk__in=restored_ids)
         if spec.kind == "incident":
             IncidentUnit.objects.filter(incident_id__in=created_qs.values("pk")).delete()
@@ -353,6 +377,7 @@ def do_rollback_batch(batch: Batch, *, actor: Actor) -> dict[str, int]:
         batch.rolled_back_by_label = actor.label[:150]
         batch.save(update_fields=["status", "rolled_back_at", "rolled_back_by_label"])
         record_event("ingest.batch.rollback", batch, after={"deleted": deleted, "restored": len(history)})
+        _recalculate_after_commit(spec.kind, batch.pk, actor, ids=touched)
     return {"deleted": deleted, "restored": len(history)}
 
 

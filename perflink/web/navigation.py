@@ -51,12 +51,31 @@ NAV: list[NavItem] = [
         module="ingest",
         section=PERFORMANCE,
     ),
-    _module("metrics", _("Metrics"), "gauge"),
+    NavItem(
+        "metrics",
+        _("Metrics"),
+        "metrics:library",
+        "metrics.view",
+        "gauge",
+        module="metrics",
+        section=PERFORMANCE,
+    ),
+    NavItem(
+        "scores", _("Scorecards"), "metrics:runs", "calc.view", "chart", module="metrics", section=PERFORMANCE
+    ),
     _module("linkage", _("Linkage"), "link"),
     _module("incentives", _("Incentives"), "coins"),
     _module("collab", _("Collaboration"), "handshake"),
     _module("analytics", _("Analytics"), "chart"),
-    _module("self", _("My performance"), "user", module="selfservice", action="self.view"),
+    NavItem(
+        "self",
+        _("My performance"),
+        "metrics:my_scorecard",
+        "self.view",
+        "user",
+        module="selfservice",
+        section=PERFORMANCE,
+    ),
     NavItem("audit", _("Audit trail"), "web:audit_list", "audit.view", "shield", section=ADMIN),
     NavItem("settings", _("Settings"), "web:settings", "home.view", "gear", section=ADMIN),
 ]
@@ -84,4 +103,10 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
                 "section_label": SECTION_LABELS[item.section],
             }
         )
+    # Entries can nest (/metrics/ and /metrics/runs/): only the most specific match is active.
+    matches = [entry for entry in items if entry["active"]]
+    if len(matches) > 1:
+        best = max(matches, key=lambda entry: len(entry["url"]))
+        for entry in matches:
+            entry["active"] = entry is best
     return items

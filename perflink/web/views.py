@@ -86,6 +86,8 @@ MODULES: dict[str, ModuleInfo] = {
             _("Survey ratings turned into points"),
         ),
         "metrics",
+        url_name="metrics:library",
+        action="metrics.view",
     ),
     "linkage": ModuleInfo(
         _("Linkage"),
@@ -151,6 +153,8 @@ MODULES: dict[str, ModuleInfo] = {
         ),
         (_("Own KPIs and scores"), _("Bonus statement with explanation"), _("Surveys and appeals")),
         "selfservice",
+        url_name="metrics:my_scorecard",
+        action="self.view",
     ),
 }
 

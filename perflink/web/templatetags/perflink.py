@@ -38,6 +38,12 @@ ACTION_LABELS: dict[str, Any] = {
     "ingest.manage": _("import files, roll batches back, manage connectors and mappings"),
     "tenant.manage": _("change the tenant's settings and modules"),
     "self.view": _("see one's own record, KPIs and bonus statement"),
+    "metrics.view": _("see metric definitions, seasons, templates and the working-day calendar"),
+    "metrics.manage": _("define metrics, seasons, templates and the working-day calendar"),
+    "targets.manage": _("set and import targets"),
+    "calc.view": _("see calculation runs and scorecards (within the data scope)"),
+    "calc.run": _("start a calculation run"),
+    "calc.publish": _("publish a period's results"),
 }
 _ACTION_BY_TEXT = {text: code for code, text in ACTIONS.items()}
 
@@ -67,6 +73,16 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "ingest.pull.connector.create": _("Pull connector created"),
     "ingest.pull.connector.update": _("Pull connector changed"),
     "ingest.pull.connector.queue": _("Pull connector run requested"),
+    "metric.save": _("Metric saved"),
+    "season.save": _("Season saved"),
+    "template.version": _("Template version created"),
+    "target.set": _("Target set"),
+    "target.clear": _("Target cleared"),
+    "target.import": _("Targets imported"),
+    "calendar.year": _("Working-day calendar entered"),
+    "metrics.library": _("Metric library installed"),
+    "calc.run": _("Calculation run"),
+    "calc.publish": _("Results published"),
     "demo.load": _("Demo data loaded"),
     "demo.replace": _("Demo data replaced"),
 }

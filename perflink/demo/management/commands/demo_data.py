@@ -64,6 +64,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--show-logins", action="store_true", help="only print the demo logins of the tenant"
         )
+        parser.add_argument(
+            "--calculate-months",
+            type=int,
+            default=6,
+            help="calculate the scores of the last N months after loading (default 6; 0 skips it)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         slug = options["tenant"]
@@ -96,7 +102,13 @@ class Command(BaseCommand):
         name = options["name"] or f"{DEFAULT_COMPANY}（演示）"
         started = time.perf_counter()
         try:
-            result = do_load_demo(slug=slug, name=name, config=config, replace=options["replace"])
+            result = do_load_demo(
+                slug=slug,
+                name=name,
+                config=config,
+                replace=options["replace"],
+                calculate_months=options["calculate_months"],
+            )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         seconds = time.perf_counter() - started

@@ -1,0 +1,476 @@
+"""Calculation runs: gather the definitions in force, load the period's records once, run the engine, store.
+
+``execute`` is the whole run; ``recalculate`` is the incremental path after records arrive or change: it starts
+from the previous run's stored inputs, swaps in only the changed records (read by id), and reruns the engine,
+which is cheaper than reading the period again. Both write one ``CalcRun`` with its frames as Arrow IPC.
+Call them through ``actions.do_calculate`` / ``actions.do_recalculate_changed`` (transaction and audit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import polars as pl
+from django.db import connection
+from django.utils import timezone
+
+from perflink.core.context import current_tenant
+from perflink.engine import run as engine
+from perflink.engine.calendar import CalendarOverrides, WorkCalendar
+from perflink.engine.metrics import MetricSpec, parse_metric
+from perflink.engine.periods import Period
+from perflink.engine.scoring import parse_rule
+from perflink.metrics import loader
+from perflink.metrics.catalogue import catalogue, sources
+from perflink.metrics.choices import CalendarDayKind, RunStatus, RunTrigger
+from perflink.metrics.models import (
+    CalcRun,
+    CalcRunData,
+    CalendarDay,
+    CalendarYear,
+    MetricDefinition,
+    Target,
+    Template,
+)
+from perflink.metrics.selectors import input_blobs, latest_run, run_frame, run_inputs, version_in_force
+
+MAX_CHANGES_KEPT = 200
+
+
+@dataclass
+class Definitions:
+    """Everything a run reads besides the records: parsed metrics and templates, targets, and their snapshot."""
+
+    metrics: dict[str, MetricSpec]
+    templates: dict[str, engine.Template]
+    template_meta: dict[str, dict[str, Any]]
+    targets: pl.DataFrame
+    snapshot: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rules_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.snapshot, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@cache
+def _library_calendar() -> WorkCalendar:
+    return WorkCalendar.from_chinese_calendar()
+
+
+def work_calendar() -> WorkCalendar:
+    """chinese-calendar's years, with the tenant's own days off, make-up days and declared years on top."""
+    days = list(CalendarDay.objects.values_list("day", "kind"))
+    overrides = CalendarOverrides(
+        days_off=frozenset(d for d, kind in days if kind == CalendarDayKind.DAY_OFF),
+        working_days=frozenset(d for d, kind in days if kind == CalendarDayKind.WORKING),
+        known_years=frozenset(CalendarYear.objects.values_list("year", flat=True)),
+    )
+    return _library_calendar().merge(overrides)
+
+
+def definitions(period: Period) -> Definitions:
+    """The active metrics, each template's version in force for ``period``, and the period's targets."""
+    cat = catalogue()
+    rows = list(MetricDefinition.objects.filter(is_active=True).order_by("code"))
+    metrics = {m.code: parse_metric(m.code, m.definition, cat) for m in rows}
+    templates: dict[str, engine.Template] = {}
+    meta: dict[str, dict[str, Any]] = {}
+    for template in Template.objects.prefetch_related("versions").order_by("code"):
+        choice = version_in_force(template, period)
+        if choice is None:
+            continue
+        items = tuple(
+            engine.Item(
+                metric=item["metric"],
+                weight=Decimal(str(item["weight"])),
+                rule=parse_rule(item["rule"]),
+                target=None if item.get("target") in (None, "") else Decimal(str(item["target"])),
+                scope=item.get("scope", "self"),
+            )
+            for item in choice.version.items
+            if item["metric"] in metrics
+        )
+        templates[template.code] = engine.Template(template.code, items)
+        meta[template.code] = {
+            "id": template.pk,
+            "name": template.name,
+            "level": template.level,
+            "category": template.category,
+            "employment_type": template.employment_type,
+            "version": choice.version.number,
+            "version_id": choice.version.pk,
+            "reason": choice.reason,
+            "covered_days": choice.covered_days,
+            "items": choice.version.items,
+        }
+    target_rows = Target.objects.filter(period=period.label).values_list(
+        "metric__code", "unit_id", "employee_id", "value"
+    )
+    targets = pl.DataFrame(
+        [
+            ("unit" if unit_id else "employee", unit_id or employee_id, code, float(value))
+            for code, unit_id, employee_id, value in target_rows
+        ],
+        schema={"level": pl.String, "subject_id": pl.Int64, "metric": pl.String, "target": pl.Float64},
+        orient="row",
+    )
+    snapshot = {
+        "metrics": {m.code: {"version": m.version, "definition": m.definition} for m in rows},
+        "templates": meta,
+        "targets": targets.sort("level", "subject_id", "metric").rows(),
+    }
+    return Definitions(metrics, templates, meta, targets, snapshot)
+
+
+def assignments(defs: Definitions, inputs: engine.Inputs, period: Period) -> pl.DataFrame:
+    """Which subjects each template scores: employees of its category (and employment type) employed during
+    the period, or units of its category open during the period."""
+    units = inputs.units
+    employees = inputs.employees.join(
+        units.select(pl.col("id").alias("unit_id"), pl.col("category").alias("unit_category")),
+        on="unit_id",
+        how="left",
+    )
+    frames = []
+    for code, meta in defs.template_meta.items():
+        if meta["level"] == "employee":
+            chosen = employees.filter(
+                (pl.col("unit_category") == meta["category"])
+                & (pl.col("hire_date") < period.end)
+                & (pl.col("exit_date").is_null() | (pl.col("exit_date") >= period.start))
+            )
+            if meta["employment_type"]:
+                chosen = chosen.filter(pl.col("employment_type") == meta["employment_type"])
+        else:
+            chosen = units.filter(
+                (pl.col("category") == meta["category"])
+                & (pl.col("opened_on").is_null() | (pl.col("opened_on") < period.end))
+                & (pl.col("closed_on").is_null() | (pl.col("closed_on") >= period.start))
+            )
+        frames.append(
+            chosen.select(
+                pl.lit(meta["level"]).alias("level"),
+                pl.col("id").alias("subject_id"),
+                pl.lit(code).alias("template"),
+            )
+        )
+    schema = {"level": pl.String, "subject_id": pl.Int64, "template": pl.String}
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def _ipc(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _next_number(period: str) -> int:
+    last = CalcRun.objects.filter(period=period).order_by("-number").values_list("number", flat=True).first()
+    return (last or 0) + 1
+
+
+def _diff(
+    previous: CalcRun | None,
+    results: pl.DataFrame,
+    inputs: Mapping[str, pl.DataFrame],
+    old_inputs: Mapping[str, pl.DataFrame] | None = None,
+) -> dict[str, Any]:
+    """What changed against the previous run: results that moved, and the records behind the move."""
+    if previous is None or previous.status != RunStatus.DONE:
+        return {}
+    before = run_frame(previous, "results")
+    keys = ["level", "subject_id", "template", "item"]
+    joined = results.select(*keys, "metric", "value", "points", "status").join(
+        before.select(*keys, "value", "points", "status"),
+        on=keys,
+        how="full",
+        suffix="_before",
+        coalesce=True,
+    )
+    moved = joined.filter(
+        ~pl.col("value").eq_missing(pl.col("value_before"))
+        | ~pl.col("points").cast(pl.Float64).eq_missing(pl.col("points_before").cast(pl.Float64))
+        | ~pl.col("status").eq_missing(pl.col("status_before"))
+    )
+    old_inputs = old_inputs if old_inputs is not None else run_inputs(previous)
+    records: list[dict[str, Any]] = []
+    for kind, frame in inputs.items():
+        if "version" not in frame.columns or kind not in old_inputs or old_inputs[kind] is frame:
+            continue
+        now = frame.select("id", "version")
+        then = old_inputs[kind].select("id", pl.col("version").alias("version_before"))
+        changed = now.join(then, on="id", how="full", coalesce=True).filter(
+            ~pl.col("version").eq_missing(pl.col("version_before"))
+        )
+        for row in changed.head(MAX_CHANGES_KEPT - len(records)).iter_rows(named=True):
+            records.append({"kind": kind, **row})
+    return {
+        "previous_run": previous.pk,
+        "results_changed": moved.height,
+        "subjects_changed": moved.select("level", "subject_id").unique().height,
+        "changed_records": records,
+    }
+
+
+def _persist(
+    *,
+    period: Period,
+    defs: Definitions,
+    records: Mapping[str, pl.DataFrame],
+    result: engine.RunResult,
+    trigger: str,
+    actor_label: str,
+    as_of: dt.date,
+    previous: CalcRun | None,
+    summary: dict[str, Any],
+    old_inputs: Mapping[str, pl.DataFrame] | None = None,
+    reuse: Mapping[str, int] | None = None,
+) -> CalcRun:
+    """Store the run; input frames listed in ``reuse`` (kind -> stored row) are shared, not copied."""
+    reuse = reuse or {}
+    # Per-kind hashes: an incremental run rehashes only the kinds that changed.
+    before = (previous.summary.get("input_hashes", {}) if previous is not None else {}) if reuse else {}
+    hashes = {
+        kind: before[kind] if kind in reuse and kind in before else engine.fingerprint({kind: frame})
+        for kind, frame in records.items()
+    }
+    input_fp = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
+    summary["input_hashes"] = hashes
+    run_fp = hashlib.sha256(
+        f"{input_fp}|{defs.rules_hash}|{period.label}|{as_of.isoformat()}|{engine.ENGINE_VERSION}".encode()
+    ).hexdigest()
+    summary.update(_diff(previous, result.results, records, old_inputs))
+    run = CalcRun.objects.create(
+        period=period.label,
+        number=_next_number(period.label),
+        status=RunStatus.DONE,
+        trigger=trigger,
+        previous=previous,
+        fingerprint=run_fp,
+        input_fingerprint=input_fp,
+        rules=defs.snapshot,
+        summary=summary,
+        created_by_label=actor_label[:150],
+        as_of=as_of,
+    )
+    frames = {f"inputs.{kind}": frame for kind, frame in records.items() if kind not in reuse}
+    frames.update(values=result.values, results=result.results, totals=result.totals)
+    rows = [
+        CalcRunData(run=run, tenant_id=run.tenant_id, name=name, rows=f.height, data=_ipc(f))
+        for name, f in frames.items()
+    ]
+    rows += [
+        CalcRunData(
+            run=run, tenant_id=run.tenant_id, name=f"inputs.{kind}", rows=records[kind].height, shared_id=pk
+        )
+        for kind, pk in reuse.items()
+    ]
+    CalcRunData.objects.bulk_create(rows)
+    return run
+
+
+def execute(
+    period: Period,
+    *,
+    trigger: str = RunTrigger.MANUAL,
+    actor_label: str = "",
+    as_of: dt.date | None = None,
+    records: Mapping[str, pl.DataFrame] | None = None,
+    previous: CalcRun | None = None,
+    timings: dict[str, float] | None = None,
+    defs: Definitions | None = None,
+    changed_kinds: set[str] | None = None,
+    old_inputs: Mapping[str, pl.DataFrame] | None = None,
+    reuse: Mapping[str, int] | None = None,
+) -> CalcRun:
+    """Run every metric and template for ``period`` and store the run (inside the caller's transaction).
+
+    With ``changed_kinds`` (and the previous run's ``records`` with the changes applied) only what those kinds
+    can move is recomputed (``engine.rerun``); the caller guarantees nothing else changed.
+    """
+    tenant = current_tenant()
+    assert tenant is not None
+    as_of = as_of or timezone.localdate()
+    t0 = time.perf_counter()
+    defs = defs or definitions(period)
+    counts: dict[str, int]
+    if records is None:
+        inputs, counts = loader.load(tenant.pk, defs.metrics, period)
+        records = inputs.records
+    else:
+        inputs = loader.inputs_from_records(records)
+        counts = {kind: frame.height for kind, frame in records.items()}
+    t1 = time.perf_counter()
+    if changed_kinds is not None and previous is not None:
+        result = engine.rerun(
+            stored_result(previous),
+            defs.metrics,
+            defs.templates,
+            inputs,
+            assignments(defs, inputs, period),
+            defs.targets,
+            catalogue(),
+            period,
+            changed_kinds=changed_kinds,
+            calendar=work_calendar(),
+            as_of=as_of,
+        )
+    else:
+        result = engine.run(
+            defs.metrics,
+            defs.templates,
+            inputs,
+            assignments(defs, inputs, period),
+            defs.targets,
+            catalogue(),
+            period,
+            calendar=work_calendar(),
+            as_of=as_of,
+        )
+    t2 = time.perf_counter()
+    summary: dict[str, Any] = {
+        "records": counts,
+        "records_total": sum(n for kind, n in counts.items() if "." not in kind),
+        "values": result.values.height,
+        "results": result.results.height,
+        "subjects": result.totals.height,
+        "missing_calendar_years": {code: sorted(years) for code, years in result.missing_years.items()},
+        "provisional": int(result.results.get_column("provisional").sum()) if result.results.height else 0,
+        "timings": {"load_s": round(t1 - t0, 4), "compute_s": round(t2 - t1, 4)},
+        "incremental": sorted(changed_kinds) if changed_kinds is not None and previous is not None else None,
+    }
+    run = _persist(
+        period=period,
+        defs=defs,
+        records=records,
+        result=result,
+        trigger=trigger,
+        actor_label=actor_label,
+        as_of=as_of,
+        previous=previous or latest_run(period.label),
+        summary=summary,
+        old_inputs=old_inputs,
+        reuse=reuse,
+    )
+    t3 = time.perf_counter()
+    run.summary["timings"]["persist_s"] = round(t3 - t2, 4)
+    run.summary["timings"]["total_s"] = round(t3 - t0, 4)
+    CalcRun.objects.filter(pk=run.pk).update(summary=run.summary)
+    if timings is not None:
+        timings.update(load_s=t1 - t0, compute_s=t2 - t1, persist_s=t3 - t2, total_s=t3 - t0)
+    return run
+
+
+def _refetch(kind: str, ids: Sequence[int], defs: Definitions, period: Period) -> pl.DataFrame:
+    """The current rows of ``ids`` that the run's window for ``kind`` still reaches (deleted ones are absent)."""
+    source = sources()[kind]
+    window = loader.plan(defs.metrics, period).get(kind)
+    if window is None:
+        return pl.DataFrame(schema=loader._schema(source))
+    where, params = loader._where(source, window, period)
+    marks = ", ".join(["%s"] * len(ids))
+    columns = ", ".join(loader._select(source, connection.vendor))
+    sql = f"SELECT {columns} FROM {source.table} WHERE tenant_id = %s AND id IN ({marks}){where}"  # noqa: S608
+    tenant = current_tenant()
+    assert tenant is not None
+    return loader._typed(loader._read(sql, [tenant.pk, *ids, *params], loader._schema(source)), source)
+
+
+def stored_result(run: CalcRun) -> engine.RunResult:
+    """A stored run's frames as the engine returned them."""
+    years = run.summary.get("missing_calendar_years", {})
+    return engine.RunResult(
+        values=run_frame(run, "values"),
+        results=run_frame(run, "results"),
+        totals=run_frame(run, "totals"),
+        missing_years={code: frozenset(found) for code, found in years.items()},
+    )
+
+
+@dataclass
+class Pending:
+    """A period whose latest run may be affected by changed records: its inputs with the changes applied."""
+
+    period: Period
+    previous: CalcRun
+    defs: Definitions
+    records: dict[str, pl.DataFrame]
+    touched: bool
+    before: dict[str, pl.DataFrame]  # the previous run's inputs as stored
+    unchanged: dict[str, int]  # kinds whose frames did not change -> their stored row, shared by the new run
+
+
+def apply_changes(previous: CalcRun, changed: Mapping[str, Sequence[int]]) -> Pending:
+    """The previous run's stored inputs with the changed records swapped in (read by id); ``touched`` says
+    whether any of them was or now is within the run's reach."""
+    period = Period.parse(previous.period)
+    defs = definitions(period)
+    before = run_inputs(previous)
+    blobs = input_blobs(previous)
+    records = dict(before)
+    touched = False
+    changed_kinds: set[str] = set()
+    for kind, ids in changed.items():
+        if kind not in records or not ids:
+            continue
+        id_list = list(ids)
+        had = records[kind].get_column("id").is_in(id_list)
+        fresh = _refetch(kind, id_list, defs, period)
+        if fresh.height or bool(had.any()):
+            touched = True
+            changed_kinds.add(kind)
+            records[kind] = pl.concat(
+                [records[kind].filter(~had), fresh.select(records[kind].columns)], how="vertical_relaxed"
+            )
+    unchanged = {kind: pk for kind, pk in blobs.items() if kind not in changed_kinds}
+    return Pending(period, previous, defs, records, touched, before, unchanged)
+
+
+def recalculate(
+    pending: Pending,
+    changed_kinds: set[str],
+    *,
+    actor_label: str = "",
+    as_of: dt.date | None = None,
+    timings: dict[str, float] | None = None,
+) -> CalcRun:
+    """A new run of a period after records changed (see :func:`apply_changes`).
+
+    Incremental when the definitions, targets and data date are those of the previous run and the roster did not
+    change; otherwise the period is calculated in full from the database.
+    """
+    as_of = as_of or timezone.localdate()
+    previous = pending.previous
+    same_rules = previous.rules == json.loads(json.dumps(pending.defs.snapshot, default=str))
+    incremental = same_rules and previous.as_of == as_of and not changed_kinds & {"employee", "unit"}
+    if not incremental:
+        return execute(
+            pending.period,
+            trigger=RunTrigger.DATA,
+            actor_label=actor_label,
+            as_of=as_of,
+            previous=previous,
+            timings=timings,
+        )
+    return execute(
+        pending.period,
+        trigger=RunTrigger.DATA,
+        actor_label=actor_label,
+        as_of=as_of,
+        records=pending.records,
+        previous=previous,
+        timings=timings,
+        defs=pending.defs,
+        changed_kinds=changed_kinds,
+        old_inputs=pending.before,
+        reuse=pending.unchanged,
+    )

@@ -1,0 +1,113 @@
+"""Reads of the metrics app: the template version in force, runs and their stored frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from perflink.core.errors import NotFound
+from perflink.engine.periods import Period
+from perflink.metrics.models import CalcRun, CalcRunData, Season, Template, TemplateVersion
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """The version of a template that applies to a period, and why."""
+
+    version: TemplateVersion
+    covered_days: int
+    period_days: int
+    reason: str
+
+
+def season_ranges(code: str, years: Iterable[int]) -> list[tuple[dt.date, dt.date]]:
+    """The tenant's ``[start, end)`` ranges of a season in the given years."""
+    return [
+        (season.starts_on, season.ends_on + dt.timedelta(days=1))
+        for season in Season.objects.filter(code=code, year__in=list(years))
+    ]
+
+
+def version_in_force(template: Template, period: Period) -> VersionChoice | None:
+    """The version covering most of the period's days.
+
+    The rule, as documented to users: each season or date range keeps only its latest version, and so does the
+    general (unbounded) version. A seasonal or dated version covers the period's days inside its season or range;
+    the general version covers the days no other version covers. The version covering most days applies; on a tie
+    a seasonal or dated version wins over the general one, then the higher version number.
+    """
+    latest: dict[tuple[str, dt.date | None, dt.date | None], TemplateVersion] = {}
+    for version in template.versions.all().order_by("number"):
+        latest[(version.season_code, version.valid_from, version.valid_to)] = version
+    years = range(period.start.year, period.end.year + 1)
+    scored: list[tuple[int, int, int, TemplateVersion, str]] = []
+    specific_days = 0
+    general: TemplateVersion | None = None
+    for (season_code, valid_from, valid_to), version in latest.items():
+        if season_code:
+            days = sum(period.overlap_days(start, end) for start, end in season_ranges(season_code, years))
+            reason = f"season {season_code}"
+        elif valid_from or valid_to:
+            days = period.overlap_days(valid_from or dt.date.min, valid_to)
+            reason = "date range"
+        else:
+            general = version
+            continue
+        specific_days = max(specific_days, days)
+        if days:
+            scored.append((days, 1, version.number, version, reason))
+    if general is not None:
+        scored.append((period.days - specific_days, 0, general.number, general, "general version"))
+    scored = [row for row in scored if row[0] > 0]
+    if not scored:
+        return None
+    days, _, _, version, reason = max(scored, key=lambda row: row[:3])
+    return VersionChoice(version, days, period.days, reason)
+
+
+def runs_for(period: str | None = None) -> list[CalcRun]:
+    runs = CalcRun.objects.all()
+    if period:
+        runs = runs.filter(period=period)
+    return list(runs.order_by("-created_at", "-id"))
+
+
+def latest_run(period: str) -> CalcRun | None:
+    return CalcRun.objects.filter(period=period, status="done").order_by("-number").first()
+
+
+def get_run(run_id: int) -> CalcRun:
+    run = CalcRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("calculation run not found")
+    return run
+
+
+def _blob(row: CalcRunData) -> bytes:
+    return bytes(row.shared.data if row.shared_id else row.data)  # type: ignore[union-attr]
+
+
+def run_frame(run: CalcRun, name: str) -> pl.DataFrame:
+    """One of a run's stored frames (``values``, ``results``, ``totals``, ``inputs.<kind>``)."""
+    row = CalcRunData.objects.select_related("shared").filter(run=run, name=name).first()
+    if row is None:
+        raise NotFound(f"run {run} has no stored frame {name!r}")
+    return pl.read_ipc(io.BytesIO(_blob(row)))
+
+
+def run_inputs(run: CalcRun) -> dict[str, pl.DataFrame]:
+    """Every input frame of a run, by kind."""
+    rows = CalcRunData.objects.select_related("shared").filter(run=run, name__startswith="inputs.")
+    return {row.name.removeprefix("inputs."): pl.read_ipc(io.BytesIO(_blob(row))) for row in rows}
+
+
+def input_blobs(run: CalcRun) -> dict[str, int]:
+    """The stored row holding each input frame of a run (following shared frames), by kind."""
+    rows = CalcRunData.objects.filter(run=run, name__startswith="inputs.").values_list(
+        "name", "pk", "shared_id"
+    )
+    return {name.removeprefix("inputs."): shared or pk for name, pk, shared in rows}
