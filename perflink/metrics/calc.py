@@ -66,13 +66,26 @@ def _library_calendar() -> WorkCalendar:
     return WorkCalendar.from_chinese_calendar()
 
 
-def work_calendar() -> WorkCalendar:
-    """chinese-calendar's years, with the tenant's own days off, make-up days and declared years on top."""
-    days = list(CalendarDay.objects.values_list("day", "kind"))
+def calendar_snapshot() -> dict[str, Any]:
+    """The tenant's calendar entries, as stored with every run."""
+    return {
+        "days": [
+            [d.isoformat(), kind]
+            for d, kind in CalendarDay.objects.order_by("day").values_list("day", "kind")
+        ],
+        "years": sorted(CalendarYear.objects.values_list("year", flat=True)),
+    }
+
+
+def work_calendar(snapshot: Mapping[str, Any] | None = None) -> WorkCalendar:
+    """chinese-calendar's years, with the tenant's own days off, make-up days and declared years on top
+    (the tenant's current entries, or those a run stored)."""
+    entries = snapshot if snapshot is not None else calendar_snapshot()
+    days = [(dt.date.fromisoformat(day), kind) for day, kind in entries["days"]]
     overrides = CalendarOverrides(
         days_off=frozenset(d for d, kind in days if kind == CalendarDayKind.DAY_OFF),
         working_days=frozenset(d for d, kind in days if kind == CalendarDayKind.WORKING),
-        known_years=frozenset(CalendarYear.objects.values_list("year", flat=True)),
+        known_years=frozenset(entries["years"]),
     )
     return _library_calendar().merge(overrides)
 
@@ -127,8 +140,75 @@ def definitions(period: Period) -> Definitions:
         "metrics": {m.code: {"version": m.version, "definition": m.definition} for m in rows},
         "templates": meta,
         "targets": targets.sort("level", "subject_id", "metric").rows(),
+        "calendar": calendar_snapshot(),
     }
     return Definitions(metrics, templates, meta, targets, snapshot)
+
+
+def definitions_from_snapshot(snapshot: Mapping[str, Any]) -> Definitions:
+    """The definitions a run stored, rebuilt exactly (for reproducing the run)."""
+    cat = catalogue()
+    metrics = {
+        code: parse_metric(code, item["definition"], cat) for code, item in snapshot["metrics"].items()
+    }
+    templates = {
+        code: engine.Template(
+            code,
+            tuple(
+                engine.Item(
+                    metric=item["metric"],
+                    weight=Decimal(str(item["weight"])),
+                    rule=parse_rule(item["rule"]),
+                    target=None if item.get("target") in (None, "") else Decimal(str(item["target"])),
+                    scope=item.get("scope", "self"),
+                )
+                for item in meta["items"]
+                if item["metric"] in metrics
+            ),
+        )
+        for code, meta in snapshot["templates"].items()
+    }
+    targets = pl.DataFrame(
+        [tuple(row) for row in snapshot["targets"]],
+        schema={"level": pl.String, "subject_id": pl.Int64, "metric": pl.String, "target": pl.Float64},
+        orient="row",
+    )
+    return Definitions(metrics, templates, dict(snapshot["templates"]), targets, dict(snapshot))
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    identical: bool
+    differences: dict[str, int]  # frame -> rows that differ
+
+
+def reproduce(run: CalcRun) -> Reproduction:
+    """Compute ``run`` again from what it stored (inputs, definitions, targets, calendar, data date) and
+    compare every value, line and total with what it stored."""
+    period = Period.parse(run.period)
+    defs = definitions_from_snapshot(run.rules)
+    inputs = loader.inputs_from_records(run_inputs(run))
+    result = engine.run(
+        defs.metrics,
+        defs.templates,
+        inputs,
+        assignments(defs, inputs, period),
+        defs.targets,
+        catalogue(),
+        period,
+        calendar=work_calendar(run.rules.get("calendar", {"days": [], "years": []})),
+        as_of=run.as_of,
+    )
+    differences = {}
+    for name, frame in (("values", result.values), ("results", result.results), ("totals", result.totals)):
+        stored = run_frame(run, name)
+        differences[name] = (
+            0
+            if stored.equals(frame)
+            else frame.join(stored, on=frame.columns, how="anti", nulls_equal=True).height
+            + abs(stored.height - frame.height)
+        )
+    return Reproduction(identical=not any(differences.values()), differences=differences)
 
 
 def assignments(defs: Definitions, inputs: engine.Inputs, period: Period) -> pl.DataFrame:

@@ -22,6 +22,7 @@ from perflink.metrics.actions import (
     do_save_template_version,
     do_set_target,
 )
+from perflink.metrics.calc import reproduce
 from perflink.metrics.explain import explain
 from perflink.metrics.models import CalcRun, MetricDefinition, Template
 from perflink.metrics.selectors import run_frame
@@ -281,3 +282,15 @@ def test_records_arriving_recalculate_the_affected_period_by_themselves(
     assert latest.pk != first.pk
     assert latest.trigger == "data"
     assert line(latest, world.agent.pk, "new_business_premium")["value"] == 85_000.0
+
+
+def test_a_stored_run_reproduces_exactly_from_what_it_stored(scored):
+    world, run = scored
+    # Later changes to the definitions and the data do not matter: the run stored what it read and used.
+    metric = MetricDefinition.objects.get(code="new_business_premium")
+    do_set_target(period="2026-03", metric=metric, value=Decimal(1), employee=world.agent, actor=SYSTEM)
+    PolicyRecord.objects.update(first_year_premium=Decimal(7))
+    assert reproduce(run).identical
+    out = StringIO()
+    call_command("calc", tenant=world.tenant.slug, reproduce=run.pk, json=True, stdout=out)
+    assert json.loads(out.getvalue())["identical"] is True

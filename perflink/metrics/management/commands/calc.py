@@ -9,9 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from perflink.core.context import Actor, tenant_context
 from perflink.core.errors import DomainError
 from perflink.metrics.actions import do_calculate, do_install_library, do_publish_run
+from perflink.metrics.calc import reproduce
 from perflink.metrics.choices import RunTrigger
 from perflink.metrics.models import MetricDefinition
-from perflink.metrics.selectors import run_frame
+from perflink.metrics.selectors import get_run, run_frame
 from perflink.tenancy.models import Tenant
 
 
@@ -23,7 +24,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True, help="tenant slug")
-        parser.add_argument("--period", required=True, help="YYYY-MM, YYYY-Qn or YYYY, e.g. 2026-03")
+        parser.add_argument("--period", help="YYYY-MM, YYYY-Qn or YYYY, e.g. 2026-03")
+        parser.add_argument(
+            "--reproduce",
+            type=int,
+            metavar="RUN_ID",
+            help="compute a stored run again from what it stored and say whether every number is identical",
+        )
         parser.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
         parser.add_argument("--publish", action="store_true", help="publish the run once calculated")
         parser.add_argument(
@@ -37,6 +44,11 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"no tenant {options['tenant']!r}")
         actor = Actor("system", None, f"cli:{getpass.getuser()}")
+        if options["reproduce"]:
+            self._reproduce(tenant, options["reproduce"], as_json=options["json"])
+            return
+        if not options["period"]:
+            raise CommandError("give --period (e.g. 2026-03), or --reproduce RUN_ID")
         with tenant_context(tenant, actor):
             try:
                 if options["install_library"] or not MetricDefinition.objects.exists():
@@ -80,3 +92,27 @@ class Command(BaseCommand):
         by_coverage = totals.group_by("template", "coverage").len().sort("template", "coverage")
         for template, coverage, n in by_coverage.iter_rows():
             self.stdout.write(f"  {template:<28} {coverage:<9} {n:>6}")
+
+    def _reproduce(self, tenant: Tenant, run_id: int, *, as_json: bool) -> None:
+        with tenant_context(tenant):
+            try:
+                run = get_run(run_id)
+            except DomainError as exc:
+                raise CommandError(f"tenant {tenant.slug} has no run {run_id}") from exc
+            outcome = reproduce(run)
+        if as_json:
+            body = {
+                "run_id": run.pk,
+                "period": run.period,
+                "identical": outcome.identical,
+                **outcome.differences,
+            }
+            self.stdout.write(json.dumps(body))
+        elif outcome.identical:
+            self.stdout.write(
+                self.style.SUCCESS(f"run {run} ({run.fingerprint[:12]}): every number reproduced exactly")
+            )
+        else:
+            self.stdout.write(self.style.ERROR(f"run {run}: rows that differ: {outcome.differences}"))
+        if not outcome.identical:
+            raise SystemExit(1)
