@@ -159,9 +159,25 @@ CN_DIGITS = "零一二三四五六七八九"
 
 
 def cn_number(n: int) -> str:
-    """1 -> 一, 12 -> 十二, 25 -> 二十五 (1..99)."""
+    """1 -> 一, 12 -> 十二, 25 -> 二十五, 105 -> 一百零五, 1234 -> 一千二百三十四 (1..9999): large demo
+    insurers have more than 99 teams in a branch."""
     if n < 10:
         return CN_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    head = "" if tens == 1 else CN_DIGITS[tens]
-    return f"{head}十{CN_DIGITS[ones] if ones else ''}"
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        head = "" if tens == 1 else CN_DIGITS[tens]
+        return f"{head}十{CN_DIGITS[ones] if ones else ''}"
+    if n >= 10_000:
+        raise ValueError(f"cn_number supports 1..9999, not {n}")
+    parts = []
+    zero = False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit, n = divmod(n, value)
+        if digit:
+            if zero:
+                parts.append("零")
+            parts.append(CN_DIGITS[digit] + unit)
+            zero = False
+        elif parts:
+            zero = True
+    return "".join(parts)
