@@ -253,6 +253,21 @@ def _ipc(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def _stored_inputs(run: CalcRun, kinds: Sequence[str]) -> dict[str, pl.DataFrame]:
+    """Some of a run's stored input frames (reading back only what is needed)."""
+    if not kinds:
+        return {}
+    return (
+        {kind: frame for kind, frame in run_inputs(run).items() if kind in kinds}
+        if len(kinds) > 3
+        else {kind: run_frame(run, f"inputs.{kind}") for kind in kinds if _has_frame(run, f"inputs.{kind}")}
+    )
+
+
+def _has_frame(run: CalcRun, name: str) -> bool:
+    return CalcRunData.objects.filter(run=run, name=name).exists()
+
+
 def _next_number(period: str) -> int:
     last = CalcRun.objects.filter(period=period).order_by("-number").values_list("number", flat=True).first()
     return (last or 0) + 1
@@ -263,8 +278,12 @@ def _diff(
     results: pl.DataFrame,
     inputs: Mapping[str, pl.DataFrame],
     old_inputs: Mapping[str, pl.DataFrame] | None = None,
+    hashes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What changed against the previous run: results that moved, and the records behind the move."""
+    """What changed against the previous run: results that moved, and the records behind the move.
+
+    Kinds whose content hash equals the previous run's are skipped without reading them back.
+    """
     if previous is None or previous.status != RunStatus.DONE:
         return {}
     before = run_frame(previous, "results")
@@ -281,10 +300,19 @@ def _diff(
         | ~pl.col("points").cast(pl.Float64).eq_missing(pl.col("points_before").cast(pl.Float64))
         | ~pl.col("status").eq_missing(pl.col("status_before"))
     )
-    old_inputs = old_inputs if old_inputs is not None else run_inputs(previous)
+    previous_hashes = previous.summary.get("input_hashes", {})
+    differing = [
+        kind
+        for kind in inputs
+        if not (hashes and kind in previous_hashes and previous_hashes[kind] == hashes.get(kind))
+    ]
+    if old_inputs is None:
+        old_inputs = _stored_inputs(previous, differing)
     records: list[dict[str, Any]] = []
     for kind, frame in inputs.items():
-        if "version" not in frame.columns or kind not in old_inputs or old_inputs[kind] is frame:
+        if kind not in differing or "version" not in frame.columns or kind not in old_inputs:
+            continue
+        if old_inputs[kind] is frame:
             continue
         now = frame.select("id", "version")
         then = old_inputs[kind].select("id", pl.col("version").alias("version_before"))
@@ -328,7 +356,7 @@ def _persist(
     run_fp = hashlib.sha256(
         f"{input_fp}|{defs.rules_hash}|{period.label}|{as_of.isoformat()}|{engine.ENGINE_VERSION}".encode()
     ).hexdigest()
-    summary.update(_diff(previous, result.results, records, old_inputs))
+    summary.update(_diff(previous, result.results, records, old_inputs, hashes))
     run = CalcRun.objects.create(
         period=period.label,
         number=_next_number(period.label),
@@ -456,12 +484,12 @@ def _refetch(kind: str, ids: Sequence[int], defs: Definitions, period: Period) -
     window = loader.plan(defs.metrics, period).get(kind)
     if window is None:
         return pl.DataFrame(schema=loader._schema(source))
-    where, params = loader._where(source, window, period)
+    tenant = current_tenant()
+    assert tenant is not None
+    where, params = loader._where(source, window, period, tenant.pk)
     marks = ", ".join(["%s"] * len(ids))
     columns = ", ".join(loader._select(source, connection.vendor))
     sql = f"SELECT {columns} FROM {source.table} WHERE tenant_id = %s AND id IN ({marks}){where}"  # noqa: S608
-    tenant = current_tenant()
-    assert tenant is not None
     return loader._typed(loader._read(sql, [tenant.pk, *ids, *params], loader._schema(source)), source)
 
 

@@ -35,8 +35,11 @@ _ALWAYS = ("employee", "unit")  # the roster is read whole: every run scores peo
 class KindWindow:
     """The rows of one kind a run needs: OR of ``(date column, low, high, extra)`` ranges."""
 
-    # (date column, low, high, end column of an open_at_end / active window, window type)
-    ranges: list[tuple[str, dt.date, dt.date, str | None, str]] = field(default_factory=list)
+    # (date column, low, high, end column of an open_at_end / active window, window type, and for a cohort
+    # outcome the anchors' key: (our key column, anchor table, anchor key column, anchor date column, type))
+    ranges: list[tuple[str, dt.date, dt.date, str | None, str, tuple[str, str, str, str, str] | None]] = (
+        field(default_factory=list)
+    )
     whole: bool = False
 
 
@@ -62,11 +65,23 @@ def plan(metrics: Mapping[str, MetricSpec], period: Period) -> dict[str, KindWin
         else:
             date_col = _column(spec.kind, spec.date_field)
             end_col = _column(spec.kind, spec.window.end_field) if spec.window.end_field else None
-            window.ranges.append((date_col, low, high, end_col, spec.window.type))
+            window.ranges.append((date_col, low, high, end_col, spec.window.type, None))
         for _, outcome in spec.outcomes:
             other = wanted.setdefault(outcome.kind, KindWindow())
             reach = high + dt.timedelta(days=spec.window.days)
-            other.ranges.append((_column(outcome.kind, outcome.date_field), low, reach, None, ""))
+            theirs, ours = outcome.match[0]
+            # Only the rows matching one of the period's anchors (e.g. the policies of the month's new agents).
+            semi = None
+            if "." not in theirs and "." not in ours and "." not in spec.date_field:
+                anchor = sources()[spec.kind]
+                semi = (
+                    _column(outcome.kind, theirs),
+                    anchor.table,
+                    _column(spec.kind, ours),
+                    _column(spec.kind, spec.date_field),
+                    _types(anchor)[_column(spec.kind, spec.date_field)],
+                )
+            other.ranges.append((_column(outcome.kind, outcome.date_field), low, reach, None, "", semi))
         # Kinds reached through a reference (``requisition.opened_on``) are read whole: they are small.
         reached = [(spec.kind, path) for path in _paths(spec)]
         for _, outcome in spec.outcomes:
@@ -109,12 +124,12 @@ def _types(source: Source) -> dict[str, str]:
     return {column: type_ for _, column, type_ in source.columns}
 
 
-def _where(source: Source, window: KindWindow, period: Period) -> tuple[str, list[Any]]:
+def _where(source: Source, window: KindWindow, period: Period, tenant_id: int) -> tuple[str, list[Any]]:
     if window.whole or not window.ranges:
         return "", []
     types = _types(source)
     parts, params = [], []
-    for date_col, low, high, end_col, mode in dict.fromkeys(window.ranges):
+    for date_col, low, high, end_col, mode, semi in dict.fromkeys(window.ranges):
         temporal = types[date_col]
         part = f"({date_col} >= %s AND {date_col} < %s"
         params += [_bound(low, temporal), _bound(high, temporal)]
@@ -122,6 +137,14 @@ def _where(source: Source, window: KindWindow, period: Period) -> tuple[str, lis
             edge = period.end if mode == "open_at_end" else period.start
             part += f" AND ({end_col} IS NULL OR {end_col} >= %s)"
             params.append(_bound(edge, types[end_col]))
+        if semi:
+            key, table, anchor_key, anchor_date, anchor_type = semi
+            # Names from the catalogue; values bound.
+            part += (
+                f" AND {key} IN (SELECT {anchor_key} FROM {table} WHERE tenant_id = %s"  # noqa: S608
+                f" AND {anchor_date} >= %s AND {anchor_date} < %s)"
+            )
+            params += [tenant_id, _bound(low, anchor_type), _bound(period.end, anchor_type)]
         parts.append(part + ")")
     return " AND (" + " OR ".join(parts) + ")", params
 
@@ -223,7 +246,7 @@ def load(tenant_id: int, metrics: Mapping[str, MetricSpec], period: Period) -> t
     wanted = plan(metrics, period)
     for kind, window in wanted.items():
         source = sources()[kind]
-        where, params = _where(source, window, period)
+        where, params = _where(source, window, period, tenant_id)
         columns = ", ".join(_select(source, vendor))
         # Table and column names come from the code's catalogue; every value is a bound parameter.
         sql = f"SELECT {columns} FROM {source.table} WHERE tenant_id = %s{where}"  # noqa: S608
