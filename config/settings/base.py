@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "perflink.audit",
     "perflink.ingest",
     "perflink.metrics",
+    "perflink.notify",
     "perflink.demo",
     "perflink.web",
 ]
@@ -77,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "perflink.web.context_processors.shell",
+                "perflink.notify.context_processors.inbox",
             ],
         },
     },

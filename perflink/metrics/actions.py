@@ -8,8 +8,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from perflink.audit.actions import record_event
 from perflink.core.context import Actor
@@ -32,7 +34,9 @@ from perflink.metrics.models import (
     Template,
     TemplateVersion,
 )
-from perflink.metrics.selectors import latest_run
+from perflink.metrics.selectors import heads_of_affected_units, latest_run
+from perflink.notify.actions import do_notify
+from perflink.notify.choices import Kind
 from perflink.org.models import Employee, OrgUnit
 
 BUILTIN_NAMES = frozenset(builtins_for(Period.parse("2026-01"), None))
@@ -236,7 +240,60 @@ def do_save_template_version(
                 "valid_to": valid_to,
             },
         )
+        _notify_heads(template, version, actor)
     return version
+
+
+def _notify_heads(template: Template, version: TemplateVersion, actor: Actor) -> None:
+    """Tell the heads of the units a template scores (not the actor) about its new version, each in their
+    own language, inside the action's transaction."""
+    heads = [h for h in heads_of_affected_units(template) if not (actor.kind == "user" and h.pk == actor.id)]
+    languages: dict[str, list[Any]] = {}
+    for head in heads:
+        languages.setdefault(head.preferred_language or settings.LANGUAGE_CODE, []).append(head)
+    season_name = (
+        Season.objects.filter(code=version.season_code)
+        .order_by("-year")
+        .values_list("name", flat=True)
+        .first()
+        if version.season_code
+        else None
+    )
+    last_day = version.valid_to - dt.timedelta(days=1) if version.valid_to else None
+    for language, group in sorted(languages.items()):
+        with translation.override(language):
+            if version.season_code:
+                when = translation.gettext("In force in the season %(season)s.") % {
+                    "season": season_name or version.season_code
+                }
+            elif version.valid_from and last_day:
+                when = translation.gettext("In force from %(start)s to %(end)s.") % {
+                    "start": version.valid_from.isoformat(),
+                    "end": last_day.isoformat(),
+                }
+            elif version.valid_from:
+                when = translation.gettext("In force from %(start)s.") % {
+                    "start": version.valid_from.isoformat()
+                }
+            elif last_day:
+                when = translation.gettext("In force until %(end)s.") % {"end": last_day.isoformat()}
+            else:
+                when = translation.gettext(
+                    "The general version: in force outside the seasons and date ranges of other versions."
+                )
+            lines = [when]
+            if version.note:
+                lines.append(translation.gettext("Note: %(note)s") % {"note": version.note})
+            lines.append(translation.gettext("Saved by %(who)s.") % {"who": actor.label})
+            do_notify(
+                group,
+                kind=Kind.TEMPLATE_VERSION,
+                title=translation.gettext("Template %(name)s has a new version v%(number)s")
+                % {"name": template.name, "number": version.number},
+                body="\n".join(lines),
+                url=reverse("metrics:template_detail", args=[template.pk]),
+                actor=actor,
+            )
 
 
 # --- targets ---------------------------------------------------------------------------------------------------

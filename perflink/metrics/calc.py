@@ -38,6 +38,7 @@ from perflink.metrics.models import (
     CalendarDay,
     CalendarYear,
     MetricDefinition,
+    Season,
     Target,
     Template,
 )
@@ -97,8 +98,9 @@ def definitions(period: Period) -> Definitions:
     metrics = {m.code: parse_metric(m.code, m.definition, cat) for m in rows}
     templates: dict[str, engine.Template] = {}
     meta: dict[str, dict[str, Any]] = {}
+    seasons = list(Season.objects.filter(year__in=range(period.start.year - 1, period.end.year + 1)))
     for template in Template.objects.prefetch_related("versions").order_by("code"):
-        choice = version_in_force(template, period)
+        choice = version_in_force(template, period, seasons)
         if choice is None:
             continue
         items = tuple(

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
+from perflink.accounts.choices import Role
+from perflink.accounts.models import User
 from perflink.core.errors import NotFound
 from perflink.engine.periods import Period
+from perflink.metrics.choices import SubjectLevel
 from perflink.metrics.models import CalcRun, CalcRunData, Season, Template, TemplateVersion
+from perflink.org.models import Employee, OrgUnit
 
 
 @dataclass(frozen=True)
@@ -24,15 +30,22 @@ class VersionChoice:
     reason: str
 
 
-def season_ranges(code: str, years: Iterable[int]) -> list[tuple[dt.date, dt.date]]:
-    """The tenant's ``[start, end)`` ranges of a season in the given years."""
+def season_ranges(
+    code: str, years: Iterable[int], seasons: Sequence[Season] | None = None
+) -> list[tuple[dt.date, dt.date]]:
+    """The tenant's ``[start, end)`` ranges of a season in the given years (from ``seasons`` when given)."""
+    wanted = set(years)
+    rows = seasons if seasons is not None else Season.objects.filter(code=code, year__in=list(wanted))
     return [
         (season.starts_on, season.ends_on + dt.timedelta(days=1))
-        for season in Season.objects.filter(code=code, year__in=list(years))
+        for season in rows
+        if season.code == code and season.year in wanted
     ]
 
 
-def version_in_force(template: Template, period: Period) -> VersionChoice | None:
+def version_in_force(
+    template: Template, period: Period, seasons: Sequence[Season] | None = None
+) -> VersionChoice | None:
     """The version covering most of the period's days.
 
     The rule, as documented to users: each season or date range keeps only its latest version, and so does the
@@ -41,7 +54,8 @@ def version_in_force(template: Template, period: Period) -> VersionChoice | None
     a seasonal or dated version wins over the general one, then the higher version number.
     """
     latest: dict[tuple[str, dt.date | None, dt.date | None], TemplateVersion] = {}
-    for version in template.versions.all().order_by("number"):
+    # Sorted in Python so a prefetched ``versions`` is used as is (pages call this per template and month).
+    for version in sorted(template.versions.all(), key=lambda v: v.number):
         latest[(version.season_code, version.valid_from, version.valid_to)] = version
     years = range(period.start.year, period.end.year + 1)
     scored: list[tuple[int, int, int, TemplateVersion, str]] = []
@@ -49,7 +63,9 @@ def version_in_force(template: Template, period: Period) -> VersionChoice | None
     general: TemplateVersion | None = None
     for (season_code, valid_from, valid_to), version in latest.items():
         if season_code:
-            days = sum(period.overlap_days(start, end) for start, end in season_ranges(season_code, years))
+            days = sum(
+                period.overlap_days(start, end) for start, end in season_ranges(season_code, years, seasons)
+            )
             reason = f"season {season_code}"
         elif valid_from or valid_to:
             days = period.overlap_days(valid_from or dt.date.min, valid_to)
@@ -67,6 +83,26 @@ def version_in_force(template: Template, period: Period) -> VersionChoice | None
         return None
     days, _, _, version, reason = max(scored, key=lambda row: row[:3])
     return VersionChoice(version, days, period.days, reason)
+
+
+def heads_of_affected_units(template: Template) -> list[User]:
+    """The active unit heads whose data scope (their unit and everything below it) holds at least one open unit
+    the template concerns: a unit of its category for a unit template; for an employee template, a unit of its
+    category with a current employee it scores (of its employment type, if it names one)."""
+    today = timezone.localdate()
+    units = OrgUnit.objects.filter(
+        Q(closed_on__isnull=True) | Q(closed_on__gte=today), category=template.category
+    )
+    if template.level == SubjectLevel.EMPLOYEE:
+        scored = Employee.objects.filter(
+            Q(exit_date__isnull=True) | Q(exit_date__gte=today), unit=OuterRef("pk"), hire_date__lte=today
+        )
+        if template.employment_type:
+            scored = scored.filter(employment_type=template.employment_type)
+        units = units.filter(Exists(scored))
+    in_scope = units.filter(path__startswith=OuterRef("scope_unit__path"))
+    heads = User.objects.filter(role=Role.UNIT_HEAD, is_active=True, scope_unit__isnull=False)
+    return list(heads.filter(Exists(in_scope)).order_by("username"))
 
 
 def runs_for(period: str | None = None) -> list[CalcRun]:

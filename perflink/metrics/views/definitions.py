@@ -638,8 +638,9 @@ def _in_force(
 ) -> list[dict[str, Any]]:
     """The version that applies in each month of ``year``, with why."""
     cells = []
+    seasons = list(Season.objects.filter(year__in=[year - 1, year, year + 1]))
     for period in _month_periods(year):
-        choice = version_in_force(template, period)
+        choice = version_in_force(template, period, seasons)
         if choice is None:
             cells.append({"month": period.start.month, "version": None, "label": "", "tone": "none"})
             continue
@@ -673,7 +674,11 @@ def templates(request: HttpRequest) -> HttpResponse:
     names = _season_names()
     tones = _season_tones(list(names))
     groups: dict[str, list[dict[str, Any]]] = {}
-    rows = Template.objects.annotate(n_versions=Count("versions")).order_by("level", "category", "code")
+    rows = (
+        Template.objects.annotate(n_versions=Count("versions"))
+        .prefetch_related("versions")
+        .order_by("level", "category", "code")
+    )
     for template in rows:
         key = f"{_level_label(template.level)} · {dict(Category.choices).get(template.category, template.category)}"
         groups.setdefault(key, []).append(

@@ -83,6 +83,7 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "metrics.library": _("Metric library installed"),
     "calc.run": _("Calculation run"),
     "calc.publish": _("Results published"),
+    "notify.send": _("Notifications sent"),
     "demo.load": _("Demo data loaded"),
     "demo.replace": _("Demo data replaced"),
 }
