@@ -257,17 +257,7 @@ def _ipc(frame: pl.DataFrame) -> bytes:
 
 def _stored_inputs(run: CalcRun, kinds: Sequence[str]) -> dict[str, pl.DataFrame]:
     """Some of a run's stored input frames (reading back only what is needed)."""
-    if not kinds:
-        return {}
-    return (
-        {kind: frame for kind, frame in run_inputs(run).items() if kind in kinds}
-        if len(kinds) > 3
-        else {kind: run_frame(run, f"inputs.{kind}") for kind in kinds if _has_frame(run, f"inputs.{kind}")}
-    )
-
-
-def _has_frame(run: CalcRun, name: str) -> bool:
-    return CalcRunData.objects.filter(run=run, name=name).exists()
+    return run_inputs(run, kinds) if kinds else {}
 
 
 def _next_number(period: str) -> int:
@@ -343,9 +333,10 @@ def _persist(
     previous: CalcRun | None,
     summary: dict[str, Any],
     old_inputs: Mapping[str, pl.DataFrame] | None = None,
-    reuse: Mapping[str, int] | None = None,
+    reuse: Mapping[str, tuple[int, int]] | None = None,
 ) -> CalcRun:
-    """Store the run; input frames listed in ``reuse`` (kind -> stored row) are shared, not copied."""
+    """Store the run; input frames listed in ``reuse`` (kind -> stored row and its row count) are shared with
+    the previous run, not copied (nor read back)."""
     reuse = reuse or {}
     # Per-kind hashes: an incremental run rehashes only the kinds that changed.
     before = (previous.summary.get("input_hashes", {}) if previous is not None else {}) if reuse else {}
@@ -353,6 +344,8 @@ def _persist(
         kind: before[kind] if kind in reuse and kind in before else engine.fingerprint({kind: frame})
         for kind, frame in records.items()
     }
+    # Kinds shared with the previous run without being read back keep their hash.
+    hashes.update({kind: before[kind] for kind in reuse if kind not in hashes and kind in before})
     input_fp = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
     summary["input_hashes"] = hashes
     run_fp = hashlib.sha256(
@@ -379,10 +372,8 @@ def _persist(
         for name, f in frames.items()
     ]
     rows += [
-        CalcRunData(
-            run=run, tenant_id=run.tenant_id, name=f"inputs.{kind}", rows=records[kind].height, shared_id=pk
-        )
-        for kind, pk in reuse.items()
+        CalcRunData(run=run, tenant_id=run.tenant_id, name=f"inputs.{kind}", rows=n, shared_id=pk)
+        for kind, (pk, n) in reuse.items()
     ]
     CalcRunData.objects.bulk_create(rows)
     return run
@@ -400,7 +391,7 @@ def execute(
     defs: Definitions | None = None,
     changed_kinds: set[str] | None = None,
     old_inputs: Mapping[str, pl.DataFrame] | None = None,
-    reuse: Mapping[str, int] | None = None,
+    reuse: Mapping[str, tuple[int, int]] | None = None,
 ) -> CalcRun:
     """Run every metric and template for ``period`` and store the run (inside the caller's transaction).
 
@@ -419,6 +410,8 @@ def execute(
     else:
         inputs = loader.inputs_from_records(records)
         counts = {kind: frame.height for kind, frame in records.items()}
+        if previous is not None and reuse:  # kinds shared without being read: their counts from the last run
+            counts = {**previous.summary.get("records", {}), **counts}
     t1 = time.perf_counter()
     if changed_kinds is not None and previous is not None:
         result = engine.rerun(
@@ -516,7 +509,7 @@ class Pending:
     records: dict[str, pl.DataFrame]
     touched: bool
     before: dict[str, pl.DataFrame]  # the previous run's inputs as stored
-    unchanged: dict[str, int]  # kinds whose frames did not change -> their stored row, shared by the new run
+    unchanged: dict[str, tuple[int, int]]  # kinds whose frames did not change -> (stored row, rows), shared
 
 
 def apply_changes(previous: CalcRun, changed: Mapping[str, Sequence[int]]) -> Pending:
@@ -524,8 +517,17 @@ def apply_changes(previous: CalcRun, changed: Mapping[str, Sequence[int]]) -> Pe
     whether any of them was or now is within the run's reach."""
     period = Period.parse(previous.period)
     defs = definitions(period)
-    before = run_inputs(previous)
     blobs = input_blobs(previous)
+    # Read back only what the recalculation needs: the changed kinds, the kinds that metrics reading them
+    # also read, and the roster. Everything else is shared with the previous run as stored.
+    changed_set = {kind for kind, ids in changed.items() if ids}
+    needed = {"employee", "unit", *changed_set}
+    for spec in defs.metrics.values():
+        kinds = engine.kinds_read(spec, catalogue())
+        if kinds & changed_set:
+            needed |= kinds
+    needed |= {name for name in blobs if name.partition(".")[0] in needed}  # link frames of needed kinds
+    before = _stored_inputs(previous, sorted(k for k in needed if k in blobs))
     records = dict(before)
     touched = False
     changed_kinds: set[str] = set()
@@ -541,7 +543,7 @@ def apply_changes(previous: CalcRun, changed: Mapping[str, Sequence[int]]) -> Pe
             records[kind] = pl.concat(
                 [records[kind].filter(~had), fresh.select(records[kind].columns)], how="vertical_relaxed"
             )
-    unchanged = {kind: pk for kind, pk in blobs.items() if kind not in changed_kinds}
+    unchanged = {kind: blob for kind, blob in blobs.items() if kind not in changed_kinds}
     return Pending(period, previous, defs, records, touched, before, unchanged)
 
 

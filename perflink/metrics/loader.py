@@ -28,18 +28,27 @@ LOCAL = ZoneInfo(settings.TIME_ZONE)
 _TEXT_TYPES = {"str", "enum"}
 _INT_TYPES = {"int", "satisfaction", "employee", "unit", "requisition"}
 _FLOAT_TYPES = {"decimal", "money"}
-_ALWAYS = ("employee", "unit")  # the roster is read whole: every run scores people and units
+_ALWAYS = ("employee", "unit")
+REFS = {
+    "employee": "employee",
+    "unit": "unit",
+    "requisition": "requisition",
+}  # the roster is read whole: every run scores people and units
+
+
+# Rows whose ``key`` is among the ``anchor_key`` values of ``table`` rows dated in ``[low, high)``:
+# (key, table, anchor key, anchor date column, anchor date type, low, high).
+type Semi = tuple[str, str, str, str, str, dt.date, dt.date]
+# (date column or "" when placed through a reference, low, high, end column of an open_at_end / active window,
+# window type, semi-join or None)
+type Range = tuple[str, dt.date, dt.date, str | None, str, Semi | None]
 
 
 @dataclass
 class KindWindow:
     """The rows of one kind a run needs: OR of ``(date column, low, high, extra)`` ranges."""
 
-    # (date column, low, high, end column of an open_at_end / active window, window type, and for a cohort
-    # outcome the anchors' key: (our key column, anchor table, anchor key column, anchor date column, type))
-    ranges: list[tuple[str, dt.date, dt.date, str | None, str, tuple[str, str, str, str, str] | None]] = (
-        field(default_factory=list)
-    )
+    ranges: list[Range] = field(default_factory=list)
     whole: bool = False
 
 
@@ -61,7 +70,25 @@ def plan(metrics: Mapping[str, MetricSpec], period: Period) -> dict[str, KindWin
         window = wanted.setdefault(spec.kind, KindWindow())
         low, high = window_bounds(spec, period)
         if "." in spec.date_field:
-            window.whole = True  # placed by a referenced record's date: cannot be narrowed in SQL
+            head, _, rest = spec.date_field.partition(".")
+            target = REFS.get(cat[spec.kind][head].type)
+            if target is None or spec.window.type in ("open_at_end", "active"):
+                window.whole = True
+            else:
+                # Placed by a referenced record's date (a hire by its requisition's target date): the rows whose
+                # reference is dated in the window.
+                ref = sources()[target]
+                ref_col = _column(target, rest)
+                semi: Semi = (
+                    _column(spec.kind, head),
+                    ref.table,
+                    "id",
+                    ref_col,
+                    _types(ref)[ref_col],
+                    low,
+                    high,
+                )
+                window.ranges.append(("", low, high, None, spec.window.type, semi))
         else:
             date_col = _column(spec.kind, spec.date_field)
             end_col = _column(spec.kind, spec.window.end_field) if spec.window.end_field else None
@@ -71,17 +98,19 @@ def plan(metrics: Mapping[str, MetricSpec], period: Period) -> dict[str, KindWin
             reach = high + dt.timedelta(days=spec.window.days)
             theirs, ours = outcome.match[0]
             # Only the rows matching one of the period's anchors (e.g. the policies of the month's new agents).
-            semi = None
+            anchors: Semi | None = None
             if "." not in theirs and "." not in ours and "." not in spec.date_field:
                 anchor = sources()[spec.kind]
-                semi = (
+                anchors = (
                     _column(outcome.kind, theirs),
                     anchor.table,
                     _column(spec.kind, ours),
                     _column(spec.kind, spec.date_field),
                     _types(anchor)[_column(spec.kind, spec.date_field)],
+                    low,
+                    high,
                 )
-            other.ranges.append((_column(outcome.kind, outcome.date_field), low, reach, None, "", semi))
+            other.ranges.append((_column(outcome.kind, outcome.date_field), low, reach, None, "", anchors))
         # Kinds reached through a reference (``requisition.opened_on``) are read whole: they are small.
         reached = [(spec.kind, path) for path in _paths(spec)]
         for _, outcome in spec.outcomes:
@@ -130,21 +159,24 @@ def _where(source: Source, window: KindWindow, period: Period, tenant_id: int) -
     types = _types(source)
     parts, params = [], []
     for date_col, low, high, end_col, mode, semi in dict.fromkeys(window.ranges):
-        temporal = types[date_col]
-        part = f"({date_col} >= %s AND {date_col} < %s"
-        params += [_bound(low, temporal), _bound(high, temporal)]
+        if date_col:
+            temporal = types[date_col]
+            part = f"({date_col} >= %s AND {date_col} < %s"
+            params += [_bound(low, temporal), _bound(high, temporal)]
+        else:
+            part = "(1 = 1"
         if end_col:
             edge = period.end if mode == "open_at_end" else period.start
             part += f" AND ({end_col} IS NULL OR {end_col} >= %s)"
             params.append(_bound(edge, types[end_col]))
         if semi:
-            key, table, anchor_key, anchor_date, anchor_type = semi
+            key, table, anchor_key, anchor_date, anchor_type, semi_low, semi_high = semi
             # Names from the catalogue; values bound.
             part += (
                 f" AND {key} IN (SELECT {anchor_key} FROM {table} WHERE tenant_id = %s"  # noqa: S608
                 f" AND {anchor_date} >= %s AND {anchor_date} < %s)"
             )
-            params += [tenant_id, _bound(low, anchor_type), _bound(period.end, anchor_type)]
+            params += [tenant_id, _bound(semi_low, anchor_type), _bound(semi_high, anchor_type)]
         parts.append(part + ")")
     return " AND (" + " OR ".join(parts) + ")", params
 

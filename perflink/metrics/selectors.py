@@ -135,15 +135,17 @@ def run_frame(run: CalcRun, name: str) -> pl.DataFrame:
     return pl.read_ipc(io.BytesIO(_blob(row)))
 
 
-def run_inputs(run: CalcRun) -> dict[str, pl.DataFrame]:
-    """Every input frame of a run, by kind."""
+def run_inputs(run: CalcRun, kinds: Iterable[str] | None = None) -> dict[str, pl.DataFrame]:
+    """The input frames of a run (all, or those of ``kinds``), by kind."""
     rows = CalcRunData.objects.select_related("shared").filter(run=run, name__startswith="inputs.")
+    if kinds is not None:
+        rows = rows.filter(name__in=[f"inputs.{kind}" for kind in kinds])
     return {row.name.removeprefix("inputs."): pl.read_ipc(io.BytesIO(_blob(row))) for row in rows}
 
 
-def input_blobs(run: CalcRun) -> dict[str, int]:
-    """The stored row holding each input frame of a run (following shared frames), by kind."""
+def input_blobs(run: CalcRun) -> dict[str, tuple[int, int]]:
+    """The stored row holding each input frame of a run (following shared frames) and its row count, by kind."""
     rows = CalcRunData.objects.filter(run=run, name__startswith="inputs.").values_list(
-        "name", "pk", "shared_id"
+        "name", "pk", "shared_id", "rows"
     )
-    return {name.removeprefix("inputs."): shared or pk for name, pk, shared in rows}
+    return {name.removeprefix("inputs."): (shared or pk, n) for name, pk, shared, n in rows}
