@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 from django.db import connection
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from perflink.core.context import current_tenant
@@ -41,6 +42,7 @@ from perflink.metrics.models import (
     Season,
     Target,
     Template,
+    TemplateVersion,
 )
 from perflink.metrics.selectors import input_blobs, latest_run, run_frame, run_inputs, version_in_force
 
@@ -91,8 +93,44 @@ def work_calendar(snapshot: Mapping[str, Any] | None = None) -> WorkCalendar:
     return _library_calendar().merge(overrides)
 
 
+# Parsed definitions per (tenant, period), reused while nothing they depend on has changed (see _stamp).
+_DEFINITIONS: dict[tuple[int, str], tuple[str, Definitions]] = {}
+_DEFINITIONS_KEPT = 64
+
+
+def _stamp(period: Period) -> str:
+    """A cheap digest of everything ``definitions`` reads: edits bump versions or timestamps, template
+    versions are append-only, and seasons, targets and the calendar are summarised."""
+    targets = Target.objects.filter(period=period.label).aggregate(
+        n=Count("pk"), changed=Max("updated_at"), total=Sum("value")
+    )
+    parts = [
+        list(MetricDefinition.objects.order_by("pk").values_list("pk", "version", "is_active", "updated_at")),
+        list(Template.objects.order_by("pk").values_list("pk", "updated_at")),
+        list(TemplateVersion.objects.order_by("pk").values_list("pk", flat=True)),
+        list(Season.objects.order_by("pk").values_list("pk", "code", "year", "starts_on", "ends_on")),
+        targets,
+        calendar_snapshot(),
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
 def definitions(period: Period) -> Definitions:
     """The active metrics, each template's version in force for ``period``, and the period's targets."""
+    tenant = current_tenant()
+    assert tenant is not None
+    key, stamp = (int(tenant.pk), period.label), _stamp(period)
+    cached = _DEFINITIONS.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    defs = _build_definitions(period)
+    if len(_DEFINITIONS) >= _DEFINITIONS_KEPT:
+        _DEFINITIONS.pop(next(iter(_DEFINITIONS)))
+    _DEFINITIONS[key] = (stamp, defs)
+    return defs
+
+
+def _build_definitions(period: Period) -> Definitions:
     cat = catalogue()
     rows = list(MetricDefinition.objects.filter(is_active=True).order_by("code"))
     metrics = {m.code: parse_metric(m.code, m.definition, cat) for m in rows}
