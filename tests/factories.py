@@ -140,3 +140,20 @@ def make_scores(world: World, period: str = "2026-03") -> Any:
             ],
         )
         return do_calculate(period, actor=SYSTEM, as_of=date(2026, 11, 1))
+
+
+def make_link(world: World, rationale: str = "招聘速度影响新人产能") -> Any:
+    """A proposed link from HR's time-to-fill to the sales department's new-agent attainment (needs the
+    library: call make_scores first)."""
+    from perflink.incentives.actions import do_propose_link
+    from perflink.metrics.models import MetricDefinition
+
+    with tenant_context(world.tenant, SYSTEM):
+        return do_propose_link(
+            functional_unit=world.hr,
+            functional_metric=MetricDefinition.objects.get(code="time_to_fill_days"),
+            business_unit=world.sales,
+            business_metric=MetricDefinition.objects.get(code="new_agent_attainment_3m"),
+            rationale=rationale,
+            actor=SYSTEM,
+        )

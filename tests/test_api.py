@@ -118,6 +118,9 @@ def test_me_describes_the_logged_in_user_and_what_they_may_do(world: World) -> N
         "self.view",
         "metrics.view",
         "calc.view",
+        "links.view",
+        "links.propose",
+        "links.decide",
     }
 
 

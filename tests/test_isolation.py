@@ -39,7 +39,7 @@ from perflink.metrics.actions import do_save_metric
 from perflink.metrics.models import MetricDefinition, Template
 from perflink.org.actions import do_create_employee, do_create_unit
 from perflink.org.models import Employee, OrgUnit, Position
-from tests.factories import World, make_scores, make_world
+from tests.factories import World, make_link, make_scores, make_world
 
 MISSING_ID = 2_000_000_000  # never allocated in a test database
 
@@ -62,6 +62,7 @@ class Tenant:
     metric_id: int = 0
     template_id: int = 0
     run_id: int = 0
+    link_id: int = 0
 
 
 # --- what each parameter refers to ------------------------------------------------------------------
@@ -77,6 +78,7 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "metric_id": lambda t: t.metric_id,
     "template_id": lambda t: t.template_id,
     "run_id": lambda t: t.run_id,
+    "link_id": lambda t: t.link_id,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
 UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "linkage", "kind": "claim"}  # a module's slug, a record kind
@@ -92,6 +94,8 @@ REFERENCES: dict[str, Callable[[Tenant], int]] = {
     "source": lambda t: t.source_code,  # a source system, by its code
     "employee_id": lambda t: t.employee.pk,
     "subject_id": lambda t: t.employee.pk,
+    "functional_unit_id": lambda t: t.world.hr.pk,
+    "business_unit_id": lambda t: t.world.sales.pk,
 }
 # Body fields that are plain values, not references.
 PLAIN_BODY_FIELDS = {
@@ -103,6 +107,7 @@ PLAIN_BODY_FIELDS = {
     "cursor_sorted", "field_map", "interval_minutes", "enabled", "max_retries", "backoff_seconds",
     "timeout_seconds", "definition", "domain", "description", "description_en", "is_active", "items",
     "season_code", "valid_from", "valid_to", "note", "year", "starts_on", "ends_on", "period", "value", "metric",
+    "functional_metric", "business_metric", "rationale",
     "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
@@ -176,6 +181,13 @@ def metrics_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("post", "/api/v1/runs"): {"period": "2026-03"},
         ("post", "/api/v1/runs/{run_id}/publish"): {},
+        ("post", "/api/v1/links"): {
+            "functional_unit_id": world.hr.pk, "functional_metric": "new_agent_attainment_3m_hr",
+            "business_unit_id": world.sales.pk, "business_metric": "new_business_premium", "rationale": "新人产能",
+        },
+        ("post", "/api/v1/links/{link_id}/confirm"): {"note": ""},
+        ("post", "/api/v1/links/{link_id}/reject"): {"note": "口径不一致"},
+        ("post", "/api/v1/links/{link_id}/withdraw"): {"note": ""},
     }  # fmt: skip
 
 
@@ -227,6 +239,9 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
     ]  # fmt: skip
     markers.append(f"{prefix}-pull")
     run = make_scores(world)
+    link = make_link(world, rationale=f"{tag}联动理由")
+    if distinctive:
+        markers.append(f"{tag}联动理由")
     with tenant_context(world.tenant, SYSTEM):
         metric = MetricDefinition.objects.get(code="new_business_premium")
         template = Template.objects.get(code="life_agent")
@@ -238,7 +253,7 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
             markers += ["贝塔秘密指标", "beta_secret_metric"]
     return Tenant(
         world, unit, employee, position, token, secret, event, batch, source.code, connector, markers,
-        metric_id=metric.pk, template_id=template.pk, run_id=run.pk,
+        metric_id=metric.pk, template_id=template.pk, run_id=run.pk, link_id=link.pk,
     )  # fmt: skip
 
 

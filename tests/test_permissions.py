@@ -24,11 +24,12 @@ from perflink.accounts.models import ApiToken, User
 from perflink.audit.models import AuditEvent
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
+from perflink.incentives.models import Link
 from perflink.ingest.connectors import do_create_connector
 from perflink.ingest.models import Batch, PullConnector, SourceSystem
 from perflink.metrics.models import CalcRun, MetricDefinition, Template
 from perflink.org.selectors import visible_employees, visible_units
-from tests.factories import World, make_scores
+from tests.factories import World, make_link, make_scores
 from tests.test_isolation import api_operations, claim, fill_path, metrics_bodies, web_routes
 
 TA, PA, UH, EM, AU, IN = (
@@ -65,6 +66,9 @@ EXPECTED: dict[str, set[str]] = {
     "calc.view": {TA, PA, UH, AU},
     "calc.run": {TA, PA},
     "calc.publish": {TA, PA},
+    "links.view": {TA, PA, UH, AU},
+    "links.propose": {TA, PA, UH},
+    "links.decide": {UH},
 }
 TOKEN_MAY = {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}
 # API operations open to any authenticated principal rather than to an action.
@@ -140,7 +144,9 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
         metric = MetricDefinition.objects.order_by("pk").first()
         template = Template.objects.order_by("pk").first()
         run = CalcRun.objects.order_by("pk").first()
+        link = Link.objects.order_by("pk").first()
     return {
+        "link_id": link.pk if link else 0,
         "metric_id": metric.pk if metric else 0,
         "template_id": template.pk if template else 0,
         "run_id": run.pk if run else 0,
@@ -174,6 +180,7 @@ def matrix_world(world: World) -> tuple[World, ApiToken, str]:
             actor=SYSTEM,
         )
     make_scores(world)
+    make_link(world)
     return world, token, secret
 
 

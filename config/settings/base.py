@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "perflink.audit",
     "perflink.ingest",
     "perflink.metrics",
+    "perflink.incentives",
     "perflink.notify",
     "perflink.demo",
     "perflink.web",

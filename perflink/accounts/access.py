@@ -37,6 +37,9 @@ ACTIONS: dict[str, str] = {
     "calc.view": "see calculation runs and scorecards (within the data scope)",
     "calc.run": "start a calculation run",
     "calc.publish": "publish a period's results",
+    "links.view": "see the links between functional metrics and business outcomes",
+    "links.propose": "propose or withdraw a link",
+    "links.decide": "confirm or reject a link for one's own business unit",
     "self.view": "see one's own record, KPIs and bonus statement",
 }
 
@@ -44,7 +47,8 @@ _ALL = frozenset(ACTIONS)
 _READ = frozenset({"home.view", "org.view", "employee.view", "self.view"})
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    Role.TENANT_ADMIN: _ALL - {"ingest.push"},
+    # Only the business side confirms links: a unit head over the business unit (checked in the action too).
+    Role.TENANT_ADMIN: _ALL - {"ingest.push", "links.decide"},
     Role.PERFORMANCE_ADMIN: _READ
     | {
         "org.manage",
@@ -59,10 +63,13 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "calc.view",
         "calc.run",
         "calc.publish",
+        "links.view",
+        "links.propose",
     },
-    Role.UNIT_HEAD: _READ | {"metrics.view", "calc.view"},
+    Role.UNIT_HEAD: _READ | {"metrics.view", "calc.view", "links.view", "links.propose", "links.decide"},
     Role.EMPLOYEE: frozenset({"home.view", "self.view"}),
-    Role.AUDITOR: _READ | {"audit.view", "audit.export", "ingest.view", "metrics.view", "calc.view"},
+    Role.AUDITOR: _READ
+    | {"audit.view", "audit.export", "ingest.view", "metrics.view", "calc.view", "links.view"},
     # Integration clients act only through tokens; a token carries a subset of these.
     Role.INTEGRATION: frozenset(
         {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}

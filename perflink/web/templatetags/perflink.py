@@ -44,6 +44,9 @@ ACTION_LABELS: dict[str, Any] = {
     "calc.view": _("see calculation runs and scorecards (within the data scope)"),
     "calc.run": _("start a calculation run"),
     "calc.publish": _("publish a period's results"),
+    "links.view": _("see the links between functional metrics and business outcomes"),
+    "links.propose": _("propose or withdraw a link"),
+    "links.decide": _("confirm or reject a link for one's own business unit"),
 }
 _ACTION_BY_TEXT = {text: code for code, text in ACTIONS.items()}
 
@@ -84,6 +87,10 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "calc.run": _("Calculation run"),
     "calc.publish": _("Results published"),
     "notify.send": _("Notifications sent"),
+    "link.propose": _("Link proposed"),
+    "link.confirm": _("Link confirmed"),
+    "link.reject": _("Link rejected"),
+    "link.withdraw": _("Link withdrawn"),
     "demo.load": _("Demo data loaded"),
     "demo.replace": _("Demo data replaced"),
 }

@@ -1,0 +1,177 @@
+"""Writes of links: propose, confirm or reject, withdraw. One transaction each, audited, versioned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from perflink.accounts.choices import Role
+from perflink.audit.actions import record_event
+from perflink.core.context import Actor
+from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFailed
+from perflink.incentives.choices import LINK_TRANSITIONS, LinkStatus
+from perflink.incentives.models import Link, LinkVersion
+from perflink.metrics.models import MetricDefinition
+from perflink.org.choices import UnitType
+from perflink.org.models import OrgUnit
+
+
+def _covers(user: Any, unit: OrgUnit) -> bool:
+    scope = getattr(user, "scope_unit", None)
+    return scope is not None and unit.path.startswith(scope.path)
+
+
+def may_decide(user: Any, link: Link) -> bool:
+    """Only the business side decides: a unit head whose scope holds the business unit, and not the functional
+    unit (a head over both, e.g. a branch head, is the functional unit's own side too)."""
+    return (
+        getattr(user, "role", None) == Role.UNIT_HEAD
+        and _covers(user, link.business_unit)
+        and not _covers(user, link.functional_unit)
+    )
+
+
+def _snapshot(link: Link) -> dict[str, Any]:
+    return {
+        "functional_unit": link.functional_unit.code,
+        "functional_metric": link.functional_metric.code,
+        "business_unit": link.business_unit.code,
+        "business_metric": link.business_metric.code,
+        "rationale": link.rationale,
+        "status": link.status,
+        "version": link.version,
+    }
+
+
+def _move(link: Link, status: str, *, actor: Actor, note: str = "") -> None:
+    if status not in LINK_TRANSITIONS[link.status]:
+        raise Conflict(
+            _("A %(current)s link cannot become %(new)s.")
+            % {"current": LinkStatus(link.status).label, "new": LinkStatus(status).label},
+            code="link_state",
+        )
+    link.status = status
+    link.version += 1
+
+
+def do_propose_link(
+    *,
+    functional_unit: OrgUnit,
+    functional_metric: MetricDefinition,
+    business_unit: OrgUnit,
+    business_metric: MetricDefinition,
+    rationale: str,
+    actor: Actor,
+) -> Link:
+    """Propose a link (or propose again a rejected, withdrawn or confirmed one with a new rationale)."""
+    if functional_unit.unit_type != UnitType.FUNCTIONAL:
+        raise ValidationFailed(
+            _("%(unit)s is not a functional unit.") % {"unit": functional_unit.name},
+            field="functional_unit_id",
+        )
+    if business_unit.unit_type != UnitType.BUSINESS:
+        raise ValidationFailed(
+            _("%(unit)s is not a business unit.") % {"unit": business_unit.name}, field="business_unit_id"
+        )
+    if not rationale.strip():
+        raise ValidationFailed(_("Say why the two are linked."), field="rationale")
+    with transaction.atomic():
+        link = (
+            Link.objects.select_for_update()
+            .filter(
+                functional_unit=functional_unit,
+                functional_metric=functional_metric,
+                business_unit=business_unit,
+                business_metric=business_metric,
+            )
+            .first()
+        )
+        before = None
+        if link is None:
+            link = Link(
+                functional_unit=functional_unit,
+                functional_metric=functional_metric,
+                business_unit=business_unit,
+                business_metric=business_metric,
+                status=LinkStatus.PROPOSED,
+                version=1,
+            )
+        else:
+            if link.status == LinkStatus.PROPOSED:
+                raise Conflict(
+                    _("This link is already proposed and waiting for the business side."), code="link_state"
+                )
+            before = _snapshot(link)
+            _move(link, LinkStatus.PROPOSED, actor=actor)
+            link.decided_by_label, link.decided_at, link.decision_note = "", None, ""
+        link.rationale = rationale.strip()
+        link.proposed_by_label = actor.label[:150]
+        link.save()
+        LinkVersion.objects.create(
+            link=link,
+            number=link.version,
+            status=link.status,
+            rationale=link.rationale,
+            by_label=actor.label[:150],
+        )
+        record_event("link.propose", link, before=before, after=_snapshot(link))
+    return link
+
+
+def do_decide_link(link: Link, *, confirm: bool, note: str = "", user: Any, actor: Actor) -> Link:
+    """Confirm or reject a proposed link: only the business side may (see :func:`may_decide`)."""
+    if not may_decide(user, link):
+        raise PermissionDeniedError(
+            _("Only the head of %(unit)s (the business side) can confirm or reject this link.")
+            % {"unit": link.business_unit.name},
+            code="not_business_side",
+        )
+    if not confirm and not note.strip():
+        raise ValidationFailed(_("Say why the link is rejected."), field="note")
+    with transaction.atomic():
+        link = Link.objects.select_for_update().get(pk=link.pk)
+        before = _snapshot(link)
+        _move(link, LinkStatus.CONFIRMED if confirm else LinkStatus.REJECTED, actor=actor)
+        link.decided_by_label = actor.label[:150]
+        link.decided_at = timezone.now()
+        link.decision_note = note.strip()[:300]
+        link.save()
+        LinkVersion.objects.create(
+            link=link,
+            number=link.version,
+            status=link.status,
+            rationale=link.rationale,
+            note=link.decision_note,
+            by_label=actor.label[:150],
+        )
+        record_event("link.confirm" if confirm else "link.reject", link, before=before, after=_snapshot(link))
+    return link
+
+
+def do_withdraw_link(link: Link, *, note: str = "", user: Any, actor: Actor) -> Link:
+    """Withdraw a link: a proposal by whoever may propose; a confirmed link only by the business side."""
+    if link.status == LinkStatus.CONFIRMED and not may_decide(user, link):
+        raise PermissionDeniedError(
+            _("Only the head of %(unit)s (the business side) can withdraw a confirmed link.")
+            % {"unit": link.business_unit.name},
+            code="not_business_side",
+        )
+    with transaction.atomic():
+        link = Link.objects.select_for_update().get(pk=link.pk)
+        before = _snapshot(link)
+        _move(link, LinkStatus.WITHDRAWN, actor=actor)
+        link.decision_note = note.strip()[:300]
+        link.save()
+        LinkVersion.objects.create(
+            link=link,
+            number=link.version,
+            status=link.status,
+            rationale=link.rationale,
+            note=link.decision_note,
+            by_label=actor.label[:150],
+        )
+        record_event("link.withdraw", link, before=before, after=_snapshot(link))
+    return link
