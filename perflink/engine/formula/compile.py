@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import polars as pl
 
-from perflink.engine.formula.tree import Binary, Boolean, Call, Formula, Name, Node, Number, Unary
+from perflink.engine.formula.interpret import interpret_node
+from perflink.engine.formula.syntax import type_of
+from perflink.engine.formula.tree import Binary, Boolean, Call, Formula, Name, Node, Number, Unary, walk
 
 
 def compile_expr(formula: Formula, column: Callable[[str], pl.Expr] = pl.col) -> pl.Expr:
@@ -19,7 +21,17 @@ def compile_expr(formula: Formula, column: Callable[[str], pl.Expr] = pl.col) ->
     return _compile(formula.root, column)
 
 
+def _constant(node: Node) -> bool:
+    return not any(isinstance(n, Name) for n in walk(node))
+
+
 def _compile(node: Node, column: Callable[[str], pl.Expr]) -> pl.Expr:
+    if not isinstance(node, Number | Boolean) and _constant(node):
+        # A subtree without names is folded to its value here: polars may otherwise simplify a `when` on a
+        # constant condition into a one-row result that does not broadcast (found by the Hypothesis property).
+        value = interpret_node(node, {})
+        dtype = pl.Boolean if type_of(node) == "bool" else pl.Float64
+        return pl.lit(value, dtype=dtype)
     match node:
         case Number(value=value):
             return pl.lit(value, dtype=pl.Float64)
@@ -31,8 +43,24 @@ def _compile(node: Node, column: Callable[[str], pl.Expr]) -> pl.Expr:
             return -_compile(operand, column)
         case Unary(operand=operand):
             return ~_compile(operand, column)
+        case Binary(op="/", left=left, right=right) if _constant(right):
+            # A constant divisor is decided here rather than by a `when` on a constant condition.
+            divisor = interpret_node(right, {})
+            if divisor is None or divisor == 0:
+                return pl.lit(None, dtype=pl.Float64)
+            return _compile(left, column) / pl.lit(divisor, dtype=pl.Float64)
         case Binary(op=op, left=left, right=right):
             return _compile_binary(op, _compile(left, column), _compile(right, column))
+        case Call(function="if", args=(condition, then, otherwise)) if _constant(condition):
+            chosen = interpret_node(condition, {})
+            if chosen is None:
+                return pl.lit(None, dtype=pl.Boolean if type_of(then) == "bool" else pl.Float64)
+            return _compile(then if chosen else otherwise, column)
+        case Call(function="div", args=(dividend, divisor, default)) if _constant(divisor):
+            value = interpret_node(divisor, {})
+            if value is None or value == 0:
+                return _compile(default, column)
+            return _compile(dividend, column) / pl.lit(value, dtype=pl.Float64)
         case Call(function="round", args=(x, Number(value=places))):
             return _compile_round(_compile(x, column), int(places))
         case Call(function=function, args=args):

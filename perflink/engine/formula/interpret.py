@@ -32,6 +32,11 @@ def _bool(value: _Value) -> bool | None:
     raise AssertionError(f"expected a bool, got {value!r}")  # parse() rules this out
 
 
+def interpret_node(node: Node, values: Mapping[str, float | None]) -> float | bool | None:
+    """One subtree's value (the compiler folds subtrees without names with it)."""
+    return _interpret(node, values)
+
+
 def _interpret(node: Node, values: Mapping[str, float | None]) -> _Value:
     match node:
         case Number(value=value) | Boolean(value=value):

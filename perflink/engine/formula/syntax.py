@@ -240,6 +240,11 @@ def _describe_node(node: Node) -> str:
     assert_never(node)
 
 
+def type_of(node: Node) -> str:
+    """ "number" or "bool" for a subtree of a parsed (so well-typed) formula."""
+    return _type_of(node).value
+
+
 def _type_of(node: Node) -> _Type:
     match node:
         case Number() | Name():
