@@ -39,7 +39,7 @@ from perflink.metrics.actions import do_save_metric
 from perflink.metrics.models import MetricDefinition, Template
 from perflink.org.actions import do_create_employee, do_create_unit
 from perflink.org.models import Employee, OrgUnit, Position
-from tests.factories import World, make_link, make_scores, make_world
+from tests.factories import FINANCE_PLAN, World, make_link, make_plan, make_scores, make_world
 
 MISSING_ID = 2_000_000_000  # never allocated in a test database
 
@@ -63,6 +63,7 @@ class Tenant:
     template_id: int = 0
     run_id: int = 0
     link_id: int = 0
+    plan_id: int = 0
 
 
 # --- what each parameter refers to ------------------------------------------------------------------
@@ -79,9 +80,10 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "template_id": lambda t: t.template_id,
     "run_id": lambda t: t.run_id,
     "link_id": lambda t: t.link_id,
+    "plan_id": lambda t: t.plan_id,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
-UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "linkage", "kind": "claim"}  # a module's slug, a record kind
+UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "incentives", "kind": "claim"}  # a module's slug, a record kind
 
 # Query-string parameters and body fields that refer to a tenant-owned object.
 REFERENCES: dict[str, Callable[[Tenant], int]] = {
@@ -107,8 +109,7 @@ PLAIN_BODY_FIELDS = {
     "cursor_sorted", "field_map", "interval_minutes", "enabled", "max_retries", "backoff_seconds",
     "timeout_seconds", "definition", "domain", "description", "description_en", "is_active", "items",
     "season_code", "valid_from", "valid_to", "note", "year", "starts_on", "ends_on", "period", "value", "metric",
-    "functional_metric", "business_metric", "rationale",
-    "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
+    "functional_metric", "business_metric", "rationale", "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
 PLAIN_QUERY_PARAMS = {
@@ -188,6 +189,11 @@ def metrics_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/api/v1/links/{link_id}/confirm"): {"note": ""},
         ("post", "/api/v1/links/{link_id}/reject"): {"note": "口径不一致"},
         ("post", "/api/v1/links/{link_id}/withdraw"): {"note": ""},
+        ("post", "/api/v1/plans"): {
+            "code": "finance-2", "name": "财务激励", "category": "finance", "valid_from": "2026-01-01",
+            "definition": FINANCE_PLAN,
+        },
+        ("post", "/api/v1/plans/validate"): {"definition": FINANCE_PLAN},
     }  # fmt: skip
 
 
@@ -240,6 +246,9 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
     markers.append(f"{prefix}-pull")
     run = make_scores(world)
     link = make_link(world, rationale=f"{tag}联动理由")
+    plan = make_plan(world, name=f"{tag}财务激励方案")
+    if distinctive:
+        markers.append(f"{tag}财务激励方案")
     if distinctive:
         markers.append(f"{tag}联动理由")
     with tenant_context(world.tenant, SYSTEM):
@@ -253,7 +262,7 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
             markers += ["贝塔秘密指标", "beta_secret_metric"]
     return Tenant(
         world, unit, employee, position, token, secret, event, batch, source.code, connector, markers,
-        metric_id=metric.pk, template_id=template.pk, run_id=run.pk, link_id=link.pk,
+        metric_id=metric.pk, template_id=template.pk, run_id=run.pk, link_id=link.pk, plan_id=plan.plan_id,
     )  # fmt: skip
 
 

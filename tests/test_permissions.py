@@ -24,12 +24,12 @@ from perflink.accounts.models import ApiToken, User
 from perflink.audit.models import AuditEvent
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
-from perflink.incentives.models import Link
+from perflink.incentives.models import IncentivePlan, Link
 from perflink.ingest.connectors import do_create_connector
 from perflink.ingest.models import Batch, PullConnector, SourceSystem
 from perflink.metrics.models import CalcRun, MetricDefinition, Template
 from perflink.org.selectors import visible_employees, visible_units
-from tests.factories import World, make_link, make_scores
+from tests.factories import World, make_link, make_plan, make_scores
 from tests.test_isolation import api_operations, claim, fill_path, metrics_bodies, web_routes
 
 TA, PA, UH, EM, AU, IN = (
@@ -69,6 +69,8 @@ EXPECTED: dict[str, set[str]] = {
     "links.view": {TA, PA, UH, AU},
     "links.propose": {TA, PA, UH},
     "links.decide": {UH},
+    "plans.view": {TA, PA, AU},
+    "plans.manage": {TA, PA},
 }
 TOKEN_MAY = {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}
 # API operations open to any authenticated principal rather than to an action.
@@ -145,7 +147,9 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
         template = Template.objects.order_by("pk").first()
         run = CalcRun.objects.order_by("pk").first()
         link = Link.objects.order_by("pk").first()
+        plan = IncentivePlan.objects.order_by("pk").first()
     return {
+        "plan_id": plan.pk if plan else 0,
         "link_id": link.pk if link else 0,
         "metric_id": metric.pk if metric else 0,
         "template_id": template.pk if template else 0,
@@ -156,7 +160,7 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
         "token_id": token.pk,
         "event_id": event.pk if event else 0,
         "batch_id": batch.pk if batch else 0,
-        "key": "linkage",
+        "key": "incentives",
         "kind": "claim",
     }
 
@@ -181,6 +185,7 @@ def matrix_world(world: World) -> tuple[World, ApiToken, str]:
         )
     make_scores(world)
     make_link(world)
+    make_plan(world)
     return world, token, secret
 
 

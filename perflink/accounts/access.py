@@ -40,6 +40,8 @@ ACTIONS: dict[str, str] = {
     "links.view": "see the links between functional metrics and business outcomes",
     "links.propose": "propose or withdraw a link",
     "links.decide": "confirm or reject a link for one's own business unit",
+    "plans.view": "see incentive plans",
+    "plans.manage": "create incentive plans and their versions",
     "self.view": "see one's own record, KPIs and bonus statement",
 }
 
@@ -65,11 +67,13 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "calc.publish",
         "links.view",
         "links.propose",
+        "plans.view",
+        "plans.manage",
     },
     Role.UNIT_HEAD: _READ | {"metrics.view", "calc.view", "links.view", "links.propose", "links.decide"},
     Role.EMPLOYEE: frozenset({"home.view", "self.view"}),
     Role.AUDITOR: _READ
-    | {"audit.view", "audit.export", "ingest.view", "metrics.view", "calc.view", "links.view"},
+    | {"audit.view", "audit.export", "ingest.view", "metrics.view", "calc.view", "links.view", "plans.view"},
     # Integration clients act only through tokens; a token carries a subset of these.
     Role.INTEGRATION: frozenset(
         {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}

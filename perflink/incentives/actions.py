@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -12,8 +14,9 @@ from perflink.accounts.choices import Role
 from perflink.audit.actions import record_event
 from perflink.core.context import Actor
 from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFailed
+from perflink.engine.incentives import PlanError, parse_plan
 from perflink.incentives.choices import LINK_TRANSITIONS, LinkStatus
-from perflink.incentives.models import Link, LinkVersion
+from perflink.incentives.models import IncentivePlan, Link, LinkVersion, PlanVersion
 from perflink.metrics.models import MetricDefinition
 from perflink.org.choices import UnitType
 from perflink.org.models import OrgUnit
@@ -175,3 +178,73 @@ def do_withdraw_link(link: Link, *, note: str = "", user: Any, actor: Actor) -> 
         )
         record_event("link.withdraw", link, before=before, after=_snapshot(link))
     return link
+
+
+# --- incentive plans --------------------------------------------------------------------------------------------
+
+
+def check_plan(definition: Mapping[str, Any]) -> None:
+    """Validate a plan with the engine; the message names the faulty part (``components[1].weight ...``)."""
+    try:
+        plan = parse_plan(definition)
+    except PlanError as exc:
+        raise ValidationFailed(str(exc), field="definition") from None
+    known = set(MetricDefinition.objects.filter(is_active=True).values_list("code", flat=True))
+    for name in plan.inputs():
+        code = name.partition(":")[2]
+        if code and code not in known:
+            raise ValidationFailed(
+                _("The plan reads %(input)s, but there is no active metric %(code)s.")
+                % {"input": name, "code": code},
+                field="definition",
+            )
+
+
+def do_save_plan(
+    *,
+    code: str,
+    name: str,
+    definition: Mapping[str, Any],
+    valid_from: dt.date,
+    unit: OrgUnit | None = None,
+    category: str = "",
+    employment_type: str = "",
+    note: str = "",
+    actor: Actor,
+) -> PlanVersion:
+    """Create a plan or add a version to it (validated first; nothing is written when the plan is invalid)."""
+    check_plan(definition)
+    if unit is None and not category:
+        raise ValidationFailed(_("Say whom the plan pays: a unit or a unit category."), field="unit_id")
+    with transaction.atomic():
+        plan = IncentivePlan.objects.select_for_update().filter(code=code).first()
+        if plan is None:
+            plan = IncentivePlan(code=code)
+        plan.name, plan.unit, plan.category, plan.employment_type = name, unit, category, employment_type
+        plan.save()
+        last = plan.versions.order_by("-number").first()
+        if last is not None and valid_from < last.valid_from:
+            raise ValidationFailed(
+                _("A new version cannot start before the current one (%(date)s).")
+                % {"date": last.valid_from},
+                field="valid_from",
+            )
+        version = PlanVersion.objects.create(
+            plan=plan,
+            number=(last.number if last else 0) + 1,
+            valid_from=valid_from,
+            definition=dict(definition),
+            note=note[:200],
+            created_by_label=actor.label[:150],
+        )
+        record_event(
+            "plan.version",
+            version,
+            after={
+                "plan": plan.code,
+                "number": version.number,
+                "valid_from": valid_from,
+                "definition": dict(definition),
+            },
+        )
+    return version

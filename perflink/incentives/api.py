@@ -10,9 +10,24 @@ from ninja.pagination import paginate
 from perflink.core.api import Pagination, errors, principal, requires
 from perflink.core.context import current_actor
 from perflink.core.errors import NotFound, ValidationFailed
-from perflink.incentives.actions import do_decide_link, do_propose_link, do_withdraw_link
-from perflink.incentives.models import Link
-from perflink.incentives.schemas import DecisionIn, LinkDetailOut, LinkIn, LinkOut
+from perflink.incentives.actions import (
+    check_plan,
+    do_decide_link,
+    do_propose_link,
+    do_save_plan,
+    do_withdraw_link,
+)
+from perflink.incentives.models import IncentivePlan, Link
+from perflink.incentives.schemas import (
+    DecisionIn,
+    LinkDetailOut,
+    LinkIn,
+    LinkOut,
+    PlanCheckIn,
+    PlanCheckOut,
+    PlanIn,
+    PlanOut,
+)
 from perflink.incentives.selectors import get_link, visible_links
 from perflink.metrics.models import MetricDefinition
 from perflink.org.models import OrgUnit
@@ -94,3 +109,51 @@ def reject_link(request: HttpRequest, link_id: int, body: DecisionIn) -> Link:
 def withdraw_link(request: HttpRequest, link_id: int, body: DecisionIn) -> Link:
     link = get_link(principal(request), link_id)
     return do_withdraw_link(link, note=body.note, user=principal(request), actor=current_actor())
+
+
+# --- incentive plans --------------------------------------------------------------------------------------------
+
+
+@router.get("/plans", response={200: list[PlanOut], **errors()}, summary="Incentive plans and their versions")
+@requires("plans.view")
+def list_plans(request: HttpRequest) -> QuerySet[IncentivePlan]:
+    return IncentivePlan.objects.prefetch_related("versions").order_by("code")
+
+
+@router.post(
+    "/plans/validate", response={200: PlanCheckOut, **errors(400)}, summary="Check a plan without saving it"
+)
+@requires("plans.manage")
+def validate_plan(request: HttpRequest, body: PlanCheckIn) -> dict[str, object]:
+    try:
+        check_plan(body.definition)
+    except ValidationFailed as exc:
+        return {"valid": False, "message": exc.message}
+    return {"valid": True}
+
+
+@router.get("/plans/{plan_id}", response={200: PlanOut, **errors(404)}, summary="A plan and its versions")
+@requires("plans.view")
+def read_plan(request: HttpRequest, plan_id: int) -> IncentivePlan:
+    plan = IncentivePlan.objects.prefetch_related("versions").filter(pk=plan_id).first()
+    if plan is None:
+        raise NotFound("plan not found")
+    return plan
+
+
+@router.post("/plans", response={200: PlanOut, **errors(400, 404)}, summary="Create a plan or add a version")
+@requires("plans.manage")
+def save_plan(request: HttpRequest, body: PlanIn) -> IncentivePlan:
+    unit = _unit(body.unit_id, "unit_id") if body.unit_id else None
+    version = do_save_plan(
+        code=body.code,
+        name=body.name,
+        definition=body.definition,
+        valid_from=body.valid_from,
+        unit=unit,
+        category=body.category,
+        employment_type=body.employment_type,
+        note=body.note,
+        actor=current_actor(),
+    )
+    return IncentivePlan.objects.prefetch_related("versions").get(pk=version.plan_id)

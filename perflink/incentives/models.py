@@ -69,3 +69,48 @@ class LinkVersion(TenantOwned):
 
     class Meta:
         ordering = ["link_id", "number", "id"]
+
+
+class IncentivePlan(TenantOwned, TimeStamped):
+    """An incentive plan (激励方案) for a population; what it pays lives in effective-dated versions."""
+
+    code = models.SlugField(_("code"), max_length=60)
+    name = models.CharField(_("name"), max_length=120)
+    # The population: the employees of a unit (and below it), or of a unit category, of an employment type.
+    unit = models.ForeignKey(
+        "org.OrgUnit",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    category = models.CharField(_("unit category"), max_length=20, blank=True)
+    employment_type = models.CharField(_("employment type"), max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="plan_unique_code")]
+        verbose_name = _("incentive plan")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanVersion(TenantOwned):
+    """One version of a plan, in force from ``valid_from`` (versions are never edited; a change is a new one)."""
+
+    plan = models.ForeignKey(IncentivePlan, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    valid_from = models.DateField(_("valid from"))
+    definition = models.JSONField(_("plan (data)"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "plan", "number"], name="plan_version_unique")
+        ]
+        verbose_name = _("plan version")

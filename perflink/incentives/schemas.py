@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from ninja import Field, Schema
 
@@ -47,3 +48,42 @@ class LinkIn(Schema):
 
 class DecisionIn(Schema):
     note: str = Field("", max_length=300)
+
+
+class PlanVersionOut(Schema):
+    number: int
+    valid_from: date
+    definition: dict[str, Any]
+    note: str
+    created_by_label: str
+    created_at: datetime
+
+
+class PlanOut(Schema):
+    id: int
+    code: str
+    name: str
+    unit_id: int | None
+    category: str
+    employment_type: str
+    versions: list[PlanVersionOut]
+
+
+class PlanIn(Schema):
+    code: str = Field(..., pattern=r"^[a-z][a-z0-9_-]{1,59}$")
+    name: str = Field(..., min_length=1, max_length=120)
+    unit_id: int | None = None
+    category: str = Field("", max_length=20)
+    employment_type: str = Field("", max_length=10)
+    valid_from: date
+    definition: dict[str, Any] = Field(..., description="the plan as data; see perflink/engine/incentives")
+    note: str = Field("", max_length=200)
+
+
+class PlanCheckIn(Schema):
+    definition: dict[str, Any]
+
+
+class PlanCheckOut(Schema):
+    valid: bool
+    message: str = ""

@@ -47,6 +47,8 @@ ACTION_LABELS: dict[str, Any] = {
     "links.view": _("see the links between functional metrics and business outcomes"),
     "links.propose": _("propose or withdraw a link"),
     "links.decide": _("confirm or reject a link for one's own business unit"),
+    "plans.view": _("see incentive plans"),
+    "plans.manage": _("create incentive plans and their versions"),
 }
 _ACTION_BY_TEXT = {text: code for code, text in ACTIONS.items()}
 
@@ -91,6 +93,7 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "link.confirm": _("Link confirmed"),
     "link.reject": _("Link rejected"),
     "link.withdraw": _("Link withdrawn"),
+    "plan.version": _("Incentive plan version saved"),
     "demo.load": _("Demo data loaded"),
     "demo.replace": _("Demo data replaced"),
 }
