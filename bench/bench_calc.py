@@ -8,6 +8,7 @@ templates, calculates the last full month once to warm up, then measures a fresh
   writing the run and its Arrow frames);
 - floor_s: the same records read by the same queries plus one plain polars group-by per kind, in the same
   process: the least any run must pay to read the month's records and touch each once; ratio = total / floor;
+- bonus_s, bonus_people: a bonus run of DOMAIN.md's finance plan on that calculation run;
 - recalc_s: a new run after 1,000 policy records of the month changed (premium up 10%, version bumped),
   through the incremental path (the previous run's stored inputs plus the changed rows read by id);
 - peak_rss_mb: the process's peak resident memory.
@@ -54,6 +55,9 @@ def measure(employees: int, months: int, changed: int) -> dict[str, object]:
 
     from perflink.core.context import SYSTEM, tenant_context
     from perflink.engine.periods import Period
+    from perflink.incentives.actions import do_save_plan
+    from perflink.incentives.bonus import do_run_bonus
+    from perflink.incentives.library import FINANCE_PLAN
     from perflink.metrics import calc, loader
     from perflink.metrics.actions import do_calculate, do_install_library, do_recalculate_changed
     from perflink.tenancy.models import Tenant
@@ -110,6 +114,19 @@ def measure(employees: int, months: int, changed: int) -> dict[str, object]:
                 f"version = version + 1 WHERE id IN ({marks})",
                 ids,
             )
+        # The bonus run on top: DOMAIN.md's finance plan for every finance department's staff.
+        plan = do_save_plan(
+            code="finance",
+            name="财务部激励方案",
+            definition=FINANCE_PLAN,
+            valid_from=period.start,
+            category="finance",
+            actor=SYSTEM,
+        )
+        do_run_bonus(plan.plan, period.label, actor=SYSTEM)  # warm-up
+        bonus: dict[str, float] = {}
+        bonus_run = do_run_bonus(plan.plan, period.label, actor=SYSTEM, timings=bonus)
+
         recalc: dict[str, float] = {}
         started = time.perf_counter()
         new_runs = do_recalculate_changed({"policy": ids}, actor=SYSTEM, timings=recalc)
@@ -130,6 +147,8 @@ def measure(employees: int, months: int, changed: int) -> dict[str, object]:
         "total_s": round(total, 4),
         "floor_s": round(floor, 4),
         "ratio": round(total / floor, 2),
+        "bonus_s": round(bonus["bonus_s"], 4),
+        "bonus_people": bonus_run.people,
         "changed_records": len(ids),
         "recalc_s": round(recalc_s, 4),
         "recalc_runs": len(new_runs),

@@ -114,3 +114,26 @@ class PlanVersion(TenantOwned):
             models.UniqueConstraint(fields=["tenant", "plan", "number"], name="plan_version_unique")
         ]
         verbose_name = _("plan version")
+
+
+class BonusRun(TenantOwned):
+    """A plan's bonus for a period, built on that period's calculation run (draft until approved and published
+    by the next issue's workflow). Frames are stored as Arrow IPC like calculation runs."""
+
+    plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="runs")
+    period = models.CharField(_("period"), max_length=10, db_index=True)
+    calc_run = models.ForeignKey("metrics.CalcRun", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=12, default="draft")
+    fingerprint = models.CharField(max_length=64)
+    total = models.DecimalField(_("total"), max_digits=18, decimal_places=2)
+    total_before_pool = models.DecimalField(max_digits=18, decimal_places=2)
+    people = models.PositiveIntegerField(default=0)
+    amounts = models.BinaryField()
+    lines = models.BinaryField()
+    inputs = models.BinaryField()
+    created_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("bonus run")

@@ -1,0 +1,207 @@
+"""Bonus runs: a plan's inputs resolved from the period's calculation run and the confirmed links, paid by the
+engine, stored with the statement.
+
+Inputs per person (documented for users in docs/incentives.md):
+
+* ``score``: the person's own total score in the run; without one (staff of a functional department are scored
+  as a unit), their unit's total;
+* ``own:<metric>``: the metric's value for the person, else for their unit, else for the nearest ancestor unit
+  that has one (a branch's finance department is measured on the branch's claims);
+* ``linked:<metric>``: the mean of the metric's values at the business units linked to the person's unit by a
+  **confirmed** link whose business outcome is that metric; missing without a confirmed link (the plan's
+  ``missing`` branch applies and the statement says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from typing import Any
+
+import polars as pl
+from django.db import transaction
+
+from perflink.audit.actions import record_event
+from perflink.core.context import Actor
+from perflink.core.errors import ValidationFailed
+from perflink.engine import run as engine_run
+from perflink.engine.incentives import compute, parse_plan
+from perflink.engine.periods import Period
+from perflink.incentives.choices import LinkStatus
+from perflink.incentives.models import BonusRun, IncentivePlan, Link, PlanVersion
+from perflink.metrics.models import CalcRun
+from perflink.metrics.selectors import latest_run, run_frame, run_inputs
+from perflink.org.models import OrgUnit
+
+
+def version_for(plan: IncentivePlan, period: Period) -> PlanVersion:
+    """The plan version in force at the period's start."""
+    version = plan.versions.filter(valid_from__lte=period.start).order_by("-valid_from", "-number").first()
+    if version is None:
+        raise ValidationFailed(f"plan {plan.code} has no version in force on {period.start}", field="period")
+    return version
+
+
+def resolve_inputs(plan_version: PlanVersion, calc: CalcRun, period: Period) -> pl.DataFrame:
+    """One row per person of the plan's population with every input the plan reads."""
+    plan = plan_version.plan
+    inputs = run_inputs(calc, ["employee", "unit"])
+    employees, units = inputs["employee"], inputs["unit"]
+    # The population: employees of the plan's unit subtree or unit category, employed during the period.
+    population = employees.join(
+        units.select(pl.col("id").alias("unit_id"), pl.col("category").alias("_category")),
+        on="unit_id",
+        how="left",
+    ).filter(
+        (pl.col("hire_date") < period.end)
+        & (pl.col("exit_date").is_null() | (pl.col("exit_date") >= period.start))
+    )
+    if plan.unit_id:
+        root = OrgUnit.objects.get(pk=plan.unit_id)
+        subtree = list(OrgUnit.objects.filter(path__startswith=root.path).values_list("pk", flat=True))
+        population = population.filter(pl.col("unit_id").is_in(subtree))
+    if plan.category:
+        population = population.filter(pl.col("_category") == plan.category)
+    if plan.employment_type:
+        population = population.filter(pl.col("employment_type") == plan.employment_type)
+    frame = population.select(pl.col("id").alias("person_id"), "unit_id")
+    values = run_frame(calc, "values")
+    totals = run_frame(calc, "totals")
+    parents = units.select(pl.col("id").alias("unit_id"), "parent_id")
+    wanted = parse_plan(plan_version.definition).inputs()
+    columns: dict[str, pl.Series] = {}
+    for name in wanted:
+        kind, _, code = name.partition(":")
+        if name == "score":
+            own = totals.filter(pl.col("level") == "employee").select(
+                pl.col("subject_id").alias("person_id"), pl.col("score").cast(pl.Float64).alias("_own")
+            )
+            unit = (
+                totals.filter(pl.col("level") == "unit")
+                .group_by("subject_id")
+                .agg(pl.col("score").cast(pl.Float64).first().alias("_unit"))
+                .rename({"subject_id": "unit_id"})
+            )
+            got = frame.join(own, on="person_id", how="left").join(unit, on="unit_id", how="left")
+            columns[name] = got.select(pl.coalesce("_own", "_unit")).to_series()
+        elif kind == "own":
+            columns[name] = _own(frame, values, parents, code)
+        elif kind == "linked":
+            columns[name] = _linked(frame, values, code)
+    return frame.with_columns(*(series.alias(name) for name, series in columns.items())).drop("unit_id")
+
+
+def _own(frame: pl.DataFrame, values: pl.DataFrame, parents: pl.DataFrame, code: str) -> pl.Series:
+    metric = values.filter(pl.col("metric") == code)
+    by_person = metric.filter(pl.col("level") == "employee").select(
+        pl.col("subject_id").alias("person_id"), pl.col("value").alias("_p")
+    )
+    by_unit = metric.filter(pl.col("level") == "unit").select(pl.col("subject_id"), pl.col("value"))
+    got = frame.join(by_person, on="person_id", how="left")
+    # Walk up the tree a few levels until a unit with a value is found.
+    cursor = got.select("person_id", pl.col("unit_id").alias("_at"))
+    found = pl.DataFrame(schema={"person_id": pl.Int64, "_u": pl.Float64})
+    for _ in range(6):
+        step = cursor.join(by_unit.rename({"subject_id": "_at", "value": "_u"}), on="_at", how="left")
+        found = pl.concat([found, step.filter(pl.col("_u").is_not_null()).select("person_id", "_u")])
+        cursor = (
+            step.filter(pl.col("_u").is_null())
+            .select("person_id", "_at")
+            .join(parents.rename({"unit_id": "_at"}), on="_at", how="left")
+            .select("person_id", pl.col("parent_id").alias("_at"))
+            .filter(pl.col("_at").is_not_null())
+        )
+        if cursor.is_empty():
+            break
+    got = got.join(found, on="person_id", how="left")
+    return got.select(pl.coalesce("_p", "_u")).to_series()
+
+
+def _linked(frame: pl.DataFrame, values: pl.DataFrame, code: str) -> pl.Series:
+    links = pl.DataFrame(
+        list(
+            Link.objects.filter(status=LinkStatus.CONFIRMED, business_metric__code=code).values_list(
+                "functional_unit_id", "business_unit_id"
+            )
+        ),
+        schema={"unit_id": pl.Int64, "business_unit_id": pl.Int64},
+        orient="row",
+    )
+    metric = values.filter((pl.col("metric") == code) & (pl.col("level") == "unit")).select(
+        pl.col("subject_id").alias("business_unit_id"), "value"
+    )
+    linked = (
+        links.join(metric, on="business_unit_id", how="inner")
+        .group_by("unit_id")
+        .agg(pl.col("value").mean().alias("_linked"))
+    )
+    return frame.join(linked, on="unit_id", how="left").get_column("_linked")
+
+
+def _ipc(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def do_run_bonus(
+    plan: IncentivePlan, period_label: str, *, actor: Actor, timings: dict[str, float] | None = None
+) -> BonusRun:
+    """A draft bonus run of ``plan`` for a period, on the period's latest calculation run (never recomputed)."""
+    started = time.perf_counter()
+    period = Period.parse(period_label)
+    calc = latest_run(period.label)
+    if calc is None:
+        raise ValidationFailed(
+            f"calculate {period.label} first: bonuses are built on its scores", field="period"
+        )
+    version = version_for(plan, period)
+    frame = resolve_inputs(version, calc, period)
+    result = compute(parse_plan(version.definition), frame)
+    digest = hashlib.sha256(
+        json.dumps([calc.fingerprint, version.pk, version.definition], sort_keys=True).encode()
+        + engine_run.fingerprint({"inputs": frame}).encode()
+    ).hexdigest()
+    with transaction.atomic():
+        run = BonusRun.objects.create(
+            plan_version=version,
+            period=period.label,
+            calc_run=calc,
+            fingerprint=digest,
+            total=result.total,
+            total_before_pool=result.total_before_pool,
+            people=result.amounts.height,
+            amounts=_ipc(result.amounts),
+            lines=_ipc(result.lines),
+            inputs=_ipc(frame),
+            created_by_label=actor.label[:150],
+        )
+        record_event(
+            "bonus.run",
+            run,
+            after={
+                "plan": plan.code,
+                "version": version.number,
+                "period": period.label,
+                "total": result.total,
+            },
+        )
+    if timings is not None:
+        timings["bonus_s"] = time.perf_counter() - started
+    return run
+
+
+def stored(run: BonusRun, name: str) -> pl.DataFrame:
+    return pl.read_ipc(io.BytesIO(bytes(getattr(run, name))))
+
+
+def statement(run: BonusRun, person_id: int) -> dict[str, Any]:
+    """One person's statement: their amounts row and the lines explaining it."""
+    amounts = stored(run, "amounts").filter(pl.col("person_id") == person_id)
+    lines = stored(run, "lines").filter(pl.col("person_id") == person_id).sort("seq")
+    return {
+        "amounts": amounts.row(0, named=True) if amounts.height else None,
+        "lines": lines.to_dicts(),
+    }

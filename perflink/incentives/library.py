@@ -1,0 +1,53 @@
+"""Incentive plans shipped as examples: DOMAIN.md's worked examples, ready to adopt and adjust."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# DOMAIN.md §2.6: claims ↔ finance. 80% on the own scorecard, 20% tied to the claims cycle; if claims meets its
+# cycle target (≤ 2 days) the multiplier follows finance's payment time (≤ 1 day 120%, 1–2 days 100%, > 2 days
+# 80%), else −10%.
+FINANCE_PLAN: dict[str, Any] = {
+    "base": {"kind": "fixed", "amount": "10000.00"},
+    "components": [
+        {
+            "key": "own",
+            "label": "本人考核",
+            "weight": "80",
+            "source": "score",
+            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
+            "missing": {"factor": "0"},
+        },
+        {
+            "key": "claims",
+            "label": "理赔周期",
+            "weight": "20",
+            "source": "linked:claim_cycle_days",
+            "factor": {
+                "kind": "bands",
+                "bands": [{"upto": "2", "inclusive": True, "factor": "1"}, {"upto": None, "factor": "0"}],
+            },
+            "missing": {"factor": "0"},
+        },
+    ],
+    "multipliers": [
+        {
+            "key": "claims_link",
+            "label": "理赔周期联动",
+            "when": {"input": "linked:claim_cycle_days", "op": "le", "value": "2", "unit": "天"},
+            "then": {
+                "input": "own:claim_payment_days",
+                "unit": "天",
+                "bands": [
+                    {"upto": "1", "inclusive": True, "factor": "1.20"},
+                    {"upto": "2", "inclusive": True, "factor": "1.00"},
+                    {"upto": None, "factor": "0.80"},
+                ],
+            },
+            "else": {"factor": "0.90"},
+            "missing": {"factor": "1.00"},
+        },
+    ],
+    "floor": "0",
+    "cap": "30000",
+}
