@@ -6,6 +6,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("data/", include("perflink.ingest.urls")),
     path("metrics/", include("perflink.metrics.urls")),
+    path("links/", include("perflink.incentives.urls")),
     path("inbox/", include("perflink.notify.urls")),
     path("", include("perflink.web.urls")),
 ]

@@ -57,7 +57,7 @@ def add_people(world: World, n: int, *, prefix: str = "P", unit: Any = None, **e
         ("/audit/", ["审计日志", "导出 CSV", "新增员工"]),
         ("/settings/", ["账号信息", "接口令牌", "/api/v1/docs", "tenant_admin@alpha"]),
         ("/settings/tokens/", ["新建令牌", "ingest.push", "暂无令牌"]),
-        ("/modules/linkage/", ["建设中", "模块功能"]),
+        ("/modules/incentives/", ["建设中", "模块功能"]),
     ],
 )
 def test_each_page_renders_for_an_admin_with_its_key_content(

@@ -63,7 +63,15 @@ NAV: list[NavItem] = [
     NavItem(
         "scores", _("Scorecards"), "metrics:runs", "calc.view", "chart", module="metrics", section=PERFORMANCE
     ),
-    _module("linkage", _("Linkage"), "link"),
+    NavItem(
+        "linkage",
+        _("Linkage"),
+        "incentives:links",
+        "links.view",
+        "link",
+        module="linkage",
+        section=PERFORMANCE,
+    ),
     _module("incentives", _("Incentives"), "coins"),
     _module("collab", _("Collaboration"), "handshake"),
     _module("analytics", _("Analytics"), "chart"),

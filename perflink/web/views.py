@@ -102,6 +102,8 @@ MODULES: dict[str, ModuleInfo] = {
             _("Link history and evidence from source data"),
         ),
         "linkage",
+        url_name="incentives:links",
+        action="links.view",
     ),
     "incentives": ModuleInfo(
         _("Incentives"),

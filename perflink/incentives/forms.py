@@ -1,0 +1,88 @@
+"""Forms of the link pages: the list's filters, proposing a link, deciding and withdrawing one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from perflink.incentives.choices import LinkStatus
+
+ACTIVE = ""  # the list's default: proposed and confirmed links, the ones in play
+ALL = "all"
+STATUS_FILTERS = [
+    (ACTIVE, _("Proposed and confirmed")),
+    (ALL, _("All, with rejected and withdrawn")),
+    *LinkStatus.choices,
+]
+LINK_SORTS = ("status", "functional", "business", "decided", "version", "updated")
+
+Grouped = list[tuple[str, list[tuple[Any, str]]]]
+
+
+class LinkFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=STATUS_FILTERS)
+    unit = forms.TypedChoiceField(label=_("Unit"), required=False, coerce=int, empty_value=None)
+    sort = forms.ChoiceField(required=False, choices=[(s, s) for key in LINK_SORTS for s in (key, f"-{key}")])
+
+    def __init__(self, *args: Any, units: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", _("All")), *units]
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters; an invalid one (a unit outside the list, a made-up status) is dropped alone."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})  # an unbound form (no query string) has none
+        return {
+            "status": data.get("status") or ACTIVE,
+            "unit": data.get("unit"),
+            "sort": data.get("sort") or "status",
+        }
+
+
+class LinkForm(forms.Form):
+    """Propose a link: a functional unit's metric, the business unit's outcome it serves, and why."""
+
+    functional_unit = forms.TypedChoiceField(label=_("Functional unit"), coerce=int)
+    functional_metric = forms.ChoiceField(label=_("Functional metric"))
+    business_unit = forms.TypedChoiceField(label=_("Business unit"), coerce=int)
+    business_metric = forms.ChoiceField(label=_("Business outcome"))
+    rationale = forms.CharField(
+        label=_("Why they are linked"),
+        max_length=2000,
+        widget=forms.Textarea,
+        help_text=_(
+            "How the functional metric moves the business result, in a sentence or two the business side can "
+            "check, e.g. “Faster hiring gives new agents a full first quarter to reach their target.”"
+        ),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        functional_units: Grouped,
+        business_units: Grouped,
+        metrics: Grouped,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["functional_unit"].choices = [("", _("— choose —")), *functional_units]
+        self.fields["business_unit"].choices = [("", _("— choose —")), *business_units]
+        self.fields["functional_metric"].choices = [("", _("— choose —")), *metrics]
+        self.fields["business_metric"].choices = [("", _("— choose —")), *metrics]
+
+    def clean_rationale(self) -> str:
+        text = self.cleaned_data["rationale"].strip()
+        if not text:
+            raise forms.ValidationError(_("Say why the two are linked."))
+        return text
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("confirm", "confirm"), ("reject", "reject")])
+    note = forms.CharField(required=False, max_length=300)
+
+
+class WithdrawForm(forms.Form):
+    note = forms.CharField(required=False, max_length=300)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from perflink.incentives import views
+
+app_name = "incentives"
+
+urlpatterns = [
+    path("", views.links, name="links"),
+    path("new/", views.link_new, name="link_new"),
+    path("<int:link_id>/", views.link_detail, name="link_detail"),
+    path("<int:link_id>/decide/", views.link_decide, name="link_decide"),
+    path("<int:link_id>/withdraw/", views.link_withdraw, name="link_withdraw"),
+]
