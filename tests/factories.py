@@ -166,6 +166,49 @@ def make_plan(world: World, name: str = "财务部激励方案") -> Any:
 
     with tenant_context(world.tenant, SYSTEM):
         return do_save_plan(
-            code="finance", name=name, definition=FINANCE_PLAN, valid_from=date(2026, 1, 1), category="finance",
+            code="finance",
+            name=name,
+            definition=FINANCE_PLAN,
+            valid_from=date(2026, 1, 1),
+            category="finance",
             actor=SYSTEM,
-        )  # fmt: skip
+        )
+
+
+def make_bonus_runs(world: World) -> dict[str, Any]:
+    """Bonus runs of an HR plan for March 2026 in each state: draft, submitted, approved, published (needs
+    make_scores). The submitter and approver are other people than the test's principals."""
+    from perflink.core.context import Actor
+    from perflink.incentives.actions import do_save_plan
+    from perflink.incentives.bonus import (
+        do_approve_bonus_run,
+        do_publish_bonus_run,
+        do_run_bonus,
+        do_submit_bonus_run,
+    )
+
+    submitter, approver = (
+        Actor("user", None, "submitter@elsewhere"),
+        Actor("user", None, "approver@elsewhere"),
+    )
+    with tenant_context(world.tenant, SYSTEM):
+        plan = do_save_plan(
+            code="hr-bonus",
+            name="人力激励",
+            definition=FINANCE_PLAN,
+            valid_from=date(2026, 1, 1),
+            category="hr",
+            actor=SYSTEM,
+        ).plan
+        runs = {
+            state: do_run_bonus(plan, "2026-03", actor=SYSTEM)
+            for state in ("draft", "submitted", "approved", "published")
+        }
+        for state in ("submitted", "approved", "published"):
+            do_submit_bonus_run(runs[state], user=None, actor=submitter)
+        for state in ("approved", "published"):
+            do_approve_bonus_run(runs[state], user=None, actor=approver)
+        do_publish_bonus_run(runs["published"], actor=approver)
+        for run in runs.values():
+            run.refresh_from_db()
+    return runs

@@ -39,7 +39,15 @@ from perflink.metrics.actions import do_save_metric
 from perflink.metrics.models import MetricDefinition, Template
 from perflink.org.actions import do_create_employee, do_create_unit
 from perflink.org.models import Employee, OrgUnit, Position
-from tests.factories import FINANCE_PLAN, World, make_link, make_plan, make_scores, make_world
+from tests.factories import (
+    FINANCE_PLAN,
+    World,
+    make_bonus_runs,
+    make_link,
+    make_plan,
+    make_scores,
+    make_world,
+)
 
 MISSING_ID = 2_000_000_000  # never allocated in a test database
 
@@ -64,6 +72,7 @@ class Tenant:
     run_id: int = 0
     link_id: int = 0
     plan_id: int = 0
+    bonus_run_id: int = 0
 
 
 # --- what each parameter refers to ------------------------------------------------------------------
@@ -81,6 +90,7 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "run_id": lambda t: t.run_id,
     "link_id": lambda t: t.link_id,
     "plan_id": lambda t: t.plan_id,
+    "bonus_run_id": lambda t: t.bonus_run_id,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
 UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "incentives", "kind": "claim"}  # a module's slug, a record kind
@@ -97,6 +107,7 @@ REFERENCES: dict[str, Callable[[Tenant], int]] = {
     "employee_id": lambda t: t.employee.pk,
     "subject_id": lambda t: t.employee.pk,
     "functional_unit_id": lambda t: t.world.hr.pk,
+    "plan_id": lambda t: t.plan_id,
     "business_unit_id": lambda t: t.world.sales.pk,
 }
 # Body fields that are plain values, not references.
@@ -109,7 +120,7 @@ PLAIN_BODY_FIELDS = {
     "cursor_sorted", "field_map", "interval_minutes", "enabled", "max_retries", "backoff_seconds",
     "timeout_seconds", "definition", "domain", "description", "description_en", "is_active", "items",
     "season_code", "valid_from", "valid_to", "note", "year", "starts_on", "ends_on", "period", "value", "metric",
-    "functional_metric", "business_metric", "rationale", "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
+    "functional_metric", "business_metric", "rationale", "amount", "reason", "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
 PLAIN_QUERY_PARAMS = {
@@ -194,7 +205,22 @@ def metrics_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
             "definition": FINANCE_PLAN,
         },
         ("post", "/api/v1/plans/validate"): {"definition": FINANCE_PLAN},
+        ("post", "/api/v1/bonus-runs"): {"plan_id": plan_of(world), "period": "2026-03"},
+        ("post", "/api/v1/bonus-runs/{bonus_run_id}/submit"): {},
+        ("post", "/api/v1/bonus-runs/{bonus_run_id}/approve"): {},
+        ("post", "/api/v1/bonus-runs/{bonus_run_id}/return"): {"reason": "口径需复核"},
+        ("post", "/api/v1/bonus-runs/{bonus_run_id}/publish"): {},
+        ("post", "/api/v1/bonus-runs/{bonus_run_id}/adjustments"): {
+            "employee_id": world.staff.pk, "amount": "100.00", "reason": "补发",
+        },
     }  # fmt: skip
+
+
+def plan_of(world: World) -> int:
+    from perflink.incentives.models import IncentivePlan
+
+    with tenant_context(world.tenant):
+        return IncentivePlan.objects.order_by("pk").values_list("pk", flat=True).first() or 0
 
 
 # --- the two tenants ---------------------------------------------------------------------------------
@@ -247,6 +273,7 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
     run = make_scores(world)
     link = make_link(world, rationale=f"{tag}联动理由")
     plan = make_plan(world, name=f"{tag}财务激励方案")
+    bonus_runs = make_bonus_runs(world)
     if distinctive:
         markers.append(f"{tag}财务激励方案")
     if distinctive:
@@ -262,7 +289,7 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
             markers += ["贝塔秘密指标", "beta_secret_metric"]
     return Tenant(
         world, unit, employee, position, token, secret, event, batch, source.code, connector, markers,
-        metric_id=metric.pk, template_id=template.pk, run_id=run.pk, link_id=link.pk, plan_id=plan.plan_id,
+        metric_id=metric.pk, template_id=template.pk, run_id=run.pk, link_id=link.pk, plan_id=plan.plan_id, bonus_run_id=bonus_runs["published"].pk,
     )  # fmt: skip
 
 

@@ -24,12 +24,12 @@ from perflink.accounts.models import ApiToken, User
 from perflink.audit.models import AuditEvent
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
-from perflink.incentives.models import IncentivePlan, Link
+from perflink.incentives.models import BonusRun, IncentivePlan, Link
 from perflink.ingest.connectors import do_create_connector
 from perflink.ingest.models import Batch, PullConnector, SourceSystem
 from perflink.metrics.models import CalcRun, MetricDefinition, Template
 from perflink.org.selectors import visible_employees, visible_units
-from tests.factories import World, make_link, make_plan, make_scores
+from tests.factories import World, make_bonus_runs, make_link, make_plan, make_scores
 from tests.test_isolation import api_operations, claim, fill_path, metrics_bodies, web_routes
 
 TA, PA, UH, EM, AU, IN = (
@@ -71,6 +71,10 @@ EXPECTED: dict[str, set[str]] = {
     "links.decide": {UH},
     "plans.view": {TA, PA, AU},
     "plans.manage": {TA, PA},
+    "bonus.view": {TA, PA, AU},
+    "bonus.run": {TA, PA},
+    "bonus.approve": {TA, PA},
+    "bonus.export": {TA, PA},
 }
 TOKEN_MAY = {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}
 # API operations open to any authenticated principal rather than to an action.
@@ -148,7 +152,9 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
         run = CalcRun.objects.order_by("pk").first()
         link = Link.objects.order_by("pk").first()
         plan = IncentivePlan.objects.order_by("pk").first()
+        bonus = BonusRun.objects.order_by("pk").first()
     return {
+        "bonus_run_id": bonus.pk if bonus else 0,
         "plan_id": plan.pk if plan else 0,
         "link_id": link.pk if link else 0,
         "metric_id": metric.pk if metric else 0,
@@ -186,6 +192,7 @@ def matrix_world(world: World) -> tuple[World, ApiToken, str]:
     make_scores(world)
     make_link(world)
     make_plan(world)
+    make_bonus_runs(world)
     return world, token, secret
 
 
@@ -283,6 +290,23 @@ def api_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
     }  # fmt: skip
 
 
+def state_values(world: World, path: str) -> dict[str, Any]:
+    """Bonus-run operations depend on the run's state: each gets a run in the state it acts on."""
+    if "/bonus-runs/{bonus_run_id}" not in path:
+        return {}
+    with tenant_context(world.tenant):
+        runs = {run.status: run.pk for run in BonusRun.objects.all()}
+    if path.endswith("/submit"):
+        return {"bonus_run_id": runs["draft"]}
+    if path.endswith(("/approve", "/return")):
+        return {"bonus_run_id": runs["submitted"]}
+    if path.endswith(("/publish", "/payroll.csv")):
+        return {"bonus_run_id": runs["approved"]}
+    if path.endswith("/adjustments") or "/statements/" in path:
+        return {"bonus_run_id": runs["published"], "employee_id": world.staff.pk}
+    return {}
+
+
 def api_queries(world: World) -> dict[str, dict[str, Any]]:
     """Required query parameters of GET operations."""
     return {
@@ -314,7 +338,7 @@ def test_each_principal_may_call_each_api_operation_it_may_and_gets_403_for_the_
     bodies = api_bodies(world)
     problems = []
     for op in api_operations():
-        url = fill_path(op.path, values)
+        url = fill_path(op.path, {**values, **state_values(world, op.path)})
         with transaction.atomic():  # each call starts from the same data
             if op.method == "get":
                 response = client.get(url, api_queries(world).get(op.path, {}))

@@ -42,6 +42,10 @@ ACTIONS: dict[str, str] = {
     "links.decide": "confirm or reject a link for one's own business unit",
     "plans.view": "see incentive plans",
     "plans.manage": "create incentive plans and their versions",
+    "bonus.view": "see bonus runs and statements",
+    "bonus.run": "run a plan for a period and submit the result",
+    "bonus.approve": "approve, return, publish and adjust bonus runs (not one's own submission)",
+    "bonus.export": "export bonus runs to payroll",
     "self.view": "see one's own record, KPIs and bonus statement",
 }
 
@@ -69,11 +73,24 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "links.propose",
         "plans.view",
         "plans.manage",
+        "bonus.view",
+        "bonus.run",
+        "bonus.approve",
+        "bonus.export",
     },
     Role.UNIT_HEAD: _READ | {"metrics.view", "calc.view", "links.view", "links.propose", "links.decide"},
     Role.EMPLOYEE: frozenset({"home.view", "self.view"}),
     Role.AUDITOR: _READ
-    | {"audit.view", "audit.export", "ingest.view", "metrics.view", "calc.view", "links.view", "plans.view"},
+    | {
+        "audit.view",
+        "audit.export",
+        "ingest.view",
+        "metrics.view",
+        "calc.view",
+        "links.view",
+        "plans.view",
+        "bonus.view",
+    },
     # Integration clients act only through tokens; a token carries a subset of these.
     Role.INTEGRATION: frozenset(
         {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja.pagination import paginate
 
 from perflink.core.api import Pagination, errors, principal, requires
 from perflink.core.context import current_actor
 from perflink.core.errors import NotFound, ValidationFailed
+from perflink.core.exports import csv_bytes
 from perflink.incentives.actions import (
     check_plan,
     do_decide_link,
@@ -17,8 +20,21 @@ from perflink.incentives.actions import (
     do_save_plan,
     do_withdraw_link,
 )
-from perflink.incentives.models import IncentivePlan, Link
+from perflink.incentives.bonus import (
+    do_adjust_bonus,
+    do_approve_bonus_run,
+    do_publish_bonus_run,
+    do_return_bonus_run,
+    do_run_bonus,
+    do_submit_bonus_run,
+    payroll_rows,
+    statement,
+)
+from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link
 from perflink.incentives.schemas import (
+    AdjustmentIn,
+    BonusRunIn,
+    BonusRunOut,
     DecisionIn,
     LinkDetailOut,
     LinkIn,
@@ -27,10 +43,12 @@ from perflink.incentives.schemas import (
     PlanCheckOut,
     PlanIn,
     PlanOut,
+    ReturnIn,
+    StatementOut,
 )
 from perflink.incentives.selectors import get_link, visible_links
 from perflink.metrics.models import MetricDefinition
-from perflink.org.models import OrgUnit
+from perflink.org.models import Employee, OrgUnit
 
 router = Router(tags=["links"])
 
@@ -157,3 +175,127 @@ def save_plan(request: HttpRequest, body: PlanIn) -> IncentivePlan:
         actor=current_actor(),
     )
     return IncentivePlan.objects.prefetch_related("versions").get(pk=version.plan_id)
+
+
+# --- bonus runs -------------------------------------------------------------------------------------------------
+
+
+def _run(run_id: int) -> BonusRun:
+    run = BonusRun.objects.select_related("plan_version__plan").filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("bonus run not found")
+    return run
+
+
+@router.get("/bonus-runs", response={200: list[BonusRunOut], **errors()}, summary="Bonus runs, newest first")
+@requires("bonus.view")
+@paginate(Pagination)
+def list_bonus_runs(request: HttpRequest, period: str | None = None) -> QuerySet[BonusRun]:
+    runs = BonusRun.objects.select_related("plan_version__plan").order_by("-created_at", "-id")
+    return runs.filter(period=period) if period else runs
+
+
+@router.post(
+    "/bonus-runs", response={200: BonusRunOut, **errors(400, 404)}, summary="Run a plan for a period"
+)
+@requires("bonus.run")
+def start_bonus_run(request: HttpRequest, body: BonusRunIn) -> BonusRun:
+    plan = IncentivePlan.objects.filter(pk=body.plan_id).first()
+    if plan is None:
+        raise NotFound("plan not found", field="plan_id")
+    return _run(do_run_bonus(plan, body.period, actor=current_actor()).pk)
+
+
+@router.get("/bonus-runs/{bonus_run_id}", response={200: BonusRunOut, **errors(404)}, summary="A bonus run")
+@requires("bonus.view")
+def read_bonus_run(request: HttpRequest, bonus_run_id: int) -> BonusRun:
+    return _run(bonus_run_id)
+
+
+@router.post(
+    "/bonus-runs/{bonus_run_id}/submit",
+    response={200: BonusRunOut, **errors(400, 404, 409)},
+    summary="Submit",
+)
+@requires("bonus.run")
+def submit_bonus_run(request: HttpRequest, bonus_run_id: int) -> BonusRun:
+    return do_submit_bonus_run(_run(bonus_run_id), user=principal(request), actor=current_actor())
+
+
+@router.post(
+    "/bonus-runs/{bonus_run_id}/approve",
+    response={200: BonusRunOut, **errors(400, 404, 409)},
+    summary="Approve (not by the submitter)",
+)
+@requires("bonus.approve")
+def approve_bonus_run(request: HttpRequest, bonus_run_id: int) -> BonusRun:
+    return do_approve_bonus_run(_run(bonus_run_id), user=principal(request), actor=current_actor())
+
+
+@router.post(
+    "/bonus-runs/{bonus_run_id}/return",
+    response={200: BonusRunOut, **errors(400, 404, 409)},
+    summary="Back to draft",
+)
+@requires("bonus.approve")
+def return_bonus_run(request: HttpRequest, bonus_run_id: int, body: ReturnIn) -> BonusRun:
+    return do_return_bonus_run(_run(bonus_run_id), reason=body.reason, actor=current_actor())
+
+
+@router.post(
+    "/bonus-runs/{bonus_run_id}/publish",
+    response={200: BonusRunOut, **errors(400, 404, 409)},
+    summary="Publish",
+)
+@requires("bonus.approve")
+def publish_bonus_run(request: HttpRequest, bonus_run_id: int) -> BonusRun:
+    return do_publish_bonus_run(_run(bonus_run_id), actor=current_actor())
+
+
+@router.post(
+    "/bonus-runs/{bonus_run_id}/adjustments",
+    response={200: BonusRunOut, **errors(400, 404, 409)},
+    summary="Adjust a published run (with a reason)",
+)
+@requires("bonus.approve")
+def adjust_bonus_run(request: HttpRequest, bonus_run_id: int, body: AdjustmentIn) -> BonusRun:
+    employee = Employee.objects.filter(pk=body.employee_id).first()
+    if employee is None:
+        raise NotFound("employee not found", field="employee_id")
+    do_adjust_bonus(
+        _run(bonus_run_id), employee=employee, amount=body.amount, reason=body.reason, actor=current_actor()
+    )
+    return _run(bonus_run_id)
+
+
+@router.get(
+    "/bonus-runs/{bonus_run_id}/statements/{employee_id}",
+    response={200: StatementOut, **errors(404)},
+    summary="One person's statement (计算说明)",
+)
+@requires("bonus.view")
+def read_statement(request: HttpRequest, bonus_run_id: int, employee_id: int) -> dict[str, Any]:
+    run = _run(bonus_run_id)
+    if not Employee.objects.filter(pk=employee_id).exists():
+        raise NotFound("employee not found")
+    body = statement(run, employee_id)
+    if body["amounts"] is None:
+        raise NotFound("this person is not paid by the run")
+    adjustments = list(
+        BonusAdjustment.objects.filter(run=run, employee_id=employee_id).values(
+            "amount", "reason", "by_label", "at"
+        )
+    )
+    return {"person_id": employee_id, **body, "adjustments": adjustments}
+
+
+@router.get(
+    "/bonus-runs/{bonus_run_id}/payroll.csv", response={200: None, **errors(404, 409)}, summary="Payroll CSV"
+)
+@requires("bonus.export")
+def payroll_csv(request: HttpRequest, bonus_run_id: int) -> HttpResponse:
+    run = _run(bonus_run_id)
+    header, rows = payroll_rows(run)
+    response = HttpResponse(csv_bytes(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="bonus-{run.period}-{run.pk}.csv"'
+    return response

@@ -18,22 +18,26 @@ import hashlib
 import io
 import json
 import time
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from perflink.accounts.models import User
 from perflink.audit.actions import record_event
 from perflink.core.context import Actor
-from perflink.core.errors import ValidationFailed
+from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFailed
 from perflink.engine import run as engine_run
 from perflink.engine.incentives import compute, parse_plan
 from perflink.engine.periods import Period
-from perflink.incentives.choices import LinkStatus
-from perflink.incentives.models import BonusRun, IncentivePlan, Link, PlanVersion
+from perflink.incentives.choices import BONUS_TRANSITIONS, BonusRunStatus, LinkStatus
+from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link, PlanVersion
 from perflink.metrics.models import CalcRun
 from perflink.metrics.selectors import latest_run, run_frame, run_inputs
-from perflink.org.models import OrgUnit
+from perflink.org.models import Employee, OrgUnit
 
 
 def version_for(plan: IncentivePlan, period: Period) -> PlanVersion:
@@ -103,7 +107,7 @@ def _own(frame: pl.DataFrame, values: pl.DataFrame, parents: pl.DataFrame, code:
     # Walk up the tree a few levels until a unit with a value is found.
     cursor = got.select("person_id", pl.col("unit_id").alias("_at"))
     found = pl.DataFrame(schema={"person_id": pl.Int64, "_u": pl.Float64})
-    for _ in range(6):
+    for _step in range(6):
         step = cursor.join(by_unit.rename({"subject_id": "_at", "value": "_u"}), on="_at", how="left")
         found = pl.concat([found, step.filter(pl.col("_u").is_not_null()).select("person_id", "_u")])
         cursor = (
@@ -205,3 +209,127 @@ def statement(run: BonusRun, person_id: int) -> dict[str, Any]:
         "amounts": amounts.row(0, named=True) if amounts.height else None,
         "lines": lines.to_dicts(),
     }
+
+
+# --- approval and publication -------------------------------------------------------------------------------
+
+
+def _move(run: BonusRun, status: str) -> None:
+    if status not in BONUS_TRANSITIONS[run.status]:
+        raise Conflict(
+            _("A %(current)s bonus run cannot become %(new)s.")
+            % {"current": BonusRunStatus(run.status).label, "new": BonusRunStatus(status).label},
+            code="bonus_state",
+        )
+    run.status = status
+
+
+def do_submit_bonus_run(run: BonusRun, *, user: Any, actor: Actor) -> BonusRun:
+    with transaction.atomic():
+        run = BonusRun.objects.select_for_update().get(pk=run.pk)
+        _move(run, BonusRunStatus.SUBMITTED)
+        run.submitted_by = user if getattr(user, "pk", None) and isinstance(user, User) else None
+        run.submitted_by_label = actor.label[:150]
+        run.save(update_fields=["status", "submitted_by", "submitted_by_label"])
+        record_event("bonus.submit", run, after={"status": run.status})
+    return run
+
+
+def do_approve_bonus_run(run: BonusRun, *, user: Any, actor: Actor) -> BonusRun:
+    """Approve a submitted run: the approver must be a different person from the submitter."""
+    with transaction.atomic():
+        run = BonusRun.objects.select_for_update().get(pk=run.pk)
+        if run.status == BonusRunStatus.SUBMITTED and (
+            (run.submitted_by_id is not None and run.submitted_by_id == getattr(user, "pk", None))
+            or run.submitted_by_label == actor.label
+        ):
+            raise PermissionDeniedError(
+                _("The person who submitted a bonus run cannot approve it."), code="self_approval"
+            )
+        _move(run, BonusRunStatus.APPROVED)
+        run.approved_by_label = actor.label[:150]
+        run.save(update_fields=["status", "approved_by_label"])
+        record_event("bonus.approve", run, after={"status": run.status})
+    return run
+
+
+def do_return_bonus_run(run: BonusRun, *, reason: str, actor: Actor) -> BonusRun:
+    if not reason.strip():
+        raise ValidationFailed(_("Say why the run goes back to draft."), field="reason")
+    with transaction.atomic():
+        run = BonusRun.objects.select_for_update().get(pk=run.pk)
+        _move(run, BonusRunStatus.DRAFT)
+        run.save(update_fields=["status"])
+        record_event("bonus.return", run, after={"status": run.status, "reason": reason.strip()})
+    return run
+
+
+def do_publish_bonus_run(run: BonusRun, *, actor: Actor) -> BonusRun:
+    """Publish an approved run: from now on it is locked; corrections are adjustment entries."""
+    with transaction.atomic():
+        run = BonusRun.objects.select_for_update().get(pk=run.pk)
+        _move(run, BonusRunStatus.PUBLISHED)
+        run.published_at = timezone.now()
+        run.save(update_fields=["status", "published_at"])
+        record_event("bonus.publish", run, after={"status": run.status, "total": run.total})
+    return run
+
+
+def do_adjust_bonus(
+    run: BonusRun, *, employee: Employee, amount: Decimal, reason: str, actor: Actor
+) -> BonusAdjustment:
+    """An adjustment entry on a published run (the run itself never changes)."""
+    if run.status != BonusRunStatus.PUBLISHED:
+        raise Conflict(
+            _("Only a published run takes adjustments; change a draft by running it again."),
+            code="bonus_state",
+        )
+    if not reason.strip():
+        raise ValidationFailed(_("An adjustment needs a reason."), field="reason")
+    if amount.as_tuple().exponent < -2 or amount == 0:  # type: ignore[operator]
+        raise ValidationFailed(_("An adjustment is a non-zero amount to the fen."), field="amount")
+    if not stored(run, "amounts").filter(pl.col("person_id") == employee.pk).height:
+        raise ValidationFailed(
+            _("%(name)s is not paid by this run.") % {"name": employee.name}, field="employee_id"
+        )
+    with transaction.atomic():
+        entry = BonusAdjustment.objects.create(
+            run=run, employee=employee, amount=amount, reason=reason.strip()[:300], by_label=actor.label[:150]
+        )
+        record_event(
+            "bonus.adjust",
+            run,
+            after={"employee": employee.employee_no, "amount": amount, "reason": entry.reason},
+        )
+    return entry
+
+
+def payroll_rows(run: BonusRun) -> tuple[list[str], list[list[Any]]]:
+    """Employee number, name, amount (with adjustments), and each component, for payroll."""
+    if run.status not in (BonusRunStatus.APPROVED, BonusRunStatus.PUBLISHED):
+        raise Conflict(_("Only an approved or published run goes to payroll."), code="bonus_state")
+    amounts = stored(run, "amounts")
+    plan = parse_plan(run.plan_version.definition)
+    keys = [component.key for component in plan.components]
+    adjustments: dict[int, Decimal] = {}
+    for employee_id, amount in BonusAdjustment.objects.filter(run=run).values_list("employee_id", "amount"):
+        adjustments[employee_id] = adjustments.get(employee_id, Decimal(0)) + amount
+    people = {e.pk: e for e in Employee.objects.filter(pk__in=amounts.get_column("person_id").to_list())}
+    header = ["工号 employee no", "姓名 name", "奖金 amount", "调整 adjustments", "应发 total"] + [
+        f"{component.label} ({component.key})" for component in plan.components
+    ]
+    rows = []
+    for row in amounts.iter_rows(named=True):
+        person = people.get(row["person_id"])
+        extra = adjustments.get(row["person_id"], Decimal(0))
+        rows.append(
+            [
+                person.employee_no if person else row["person_id"],
+                person.name if person else "",
+                row["amount"],
+                extra,
+                row["amount"] + extra,
+                *(row[f"{key}.amount"] for key in keys),
+            ]
+        )
+    return header, rows

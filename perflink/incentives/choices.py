@@ -17,3 +17,19 @@ LINK_TRANSITIONS: dict[str, frozenset[str]] = {
     LinkStatus.REJECTED: frozenset({LinkStatus.PROPOSED}),
     LinkStatus.WITHDRAWN: frozenset({LinkStatus.PROPOSED}),
 }
+
+
+class BonusRunStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("bonus run status", "Draft")
+    SUBMITTED = "submitted", pgettext_lazy("bonus run status", "Submitted")
+    APPROVED = "approved", pgettext_lazy("bonus run status", "Approved")
+    PUBLISHED = "published", pgettext_lazy("bonus run status", "Published")
+
+
+# draft → submitted → approved → published; a submitted or approved run may be sent back to draft.
+BONUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    BonusRunStatus.DRAFT: frozenset({BonusRunStatus.SUBMITTED}),
+    BonusRunStatus.SUBMITTED: frozenset({BonusRunStatus.APPROVED, BonusRunStatus.DRAFT}),
+    BonusRunStatus.APPROVED: frozenset({BonusRunStatus.PUBLISHED, BonusRunStatus.DRAFT}),
+    BonusRunStatus.PUBLISHED: frozenset(),
+}

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from perflink.core.models import TenantOwned, TimeStamped
-from perflink.incentives.choices import LinkStatus
+from perflink.incentives.choices import BonusRunStatus, LinkStatus
 
 
 class Link(TenantOwned, TimeStamped):
@@ -123,7 +123,15 @@ class BonusRun(TenantOwned):
     plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="runs")
     period = models.CharField(_("period"), max_length=10, db_index=True)
     calc_run = models.ForeignKey("metrics.CalcRun", on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(_("status"), max_length=12, default="draft")
+    status = models.CharField(
+        _("status"), max_length=12, choices=BonusRunStatus.choices, default=BonusRunStatus.DRAFT
+    )
+    submitted_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_by_label = models.CharField(max_length=150, blank=True)
+    approved_by_label = models.CharField(max_length=150, blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
     fingerprint = models.CharField(max_length=64)
     total = models.DecimalField(_("total"), max_digits=18, decimal_places=2)
     total_before_pool = models.DecimalField(max_digits=18, decimal_places=2)
@@ -137,3 +145,18 @@ class BonusRun(TenantOwned):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("bonus run")
+
+
+class BonusAdjustment(TenantOwned):
+    """A correction to a published bonus run: never an edit, always an entry with its reason (audited)."""
+
+    run = models.ForeignKey(BonusRun, on_delete=models.PROTECT, related_name="adjustments")
+    employee = models.ForeignKey("org.Employee", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    reason = models.CharField(_("reason"), max_length=300)
+    by_label = models.CharField(max_length=150)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_id", "id"]
+        verbose_name = _("bonus adjustment")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from ninja import Field, Schema
@@ -87,3 +88,42 @@ class PlanCheckIn(Schema):
 class PlanCheckOut(Schema):
     valid: bool
     message: str = ""
+
+
+class BonusRunOut(Schema):
+    id: int
+    period: str
+    plan: str = Field(..., alias="plan_version.plan.code")
+    plan_version: int = Field(..., alias="plan_version.number")
+    calc_run_id: int
+    status: str
+    fingerprint: str
+    total: Decimal
+    total_before_pool: Decimal
+    people: int
+    submitted_by_label: str
+    approved_by_label: str
+    published_at: datetime | None
+    created_at: datetime
+
+
+class BonusRunIn(Schema):
+    plan_id: int
+    period: str = Field(..., max_length=10)
+
+
+class ReturnIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=300)
+
+
+class AdjustmentIn(Schema):
+    employee_id: int
+    amount: Decimal = Field(..., max_digits=18, decimal_places=2)
+    reason: str = Field(..., min_length=1, max_length=300)
+
+
+class StatementOut(Schema):
+    person_id: int
+    amounts: dict[str, Any] | None
+    lines: list[dict[str, Any]]
+    adjustments: list[dict[str, Any]]

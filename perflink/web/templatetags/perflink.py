@@ -49,6 +49,10 @@ ACTION_LABELS: dict[str, Any] = {
     "links.decide": _("confirm or reject a link for one's own business unit"),
     "plans.view": _("see incentive plans"),
     "plans.manage": _("create incentive plans and their versions"),
+    "bonus.view": _("see bonus runs and statements"),
+    "bonus.run": _("run a plan for a period and submit the result"),
+    "bonus.approve": _("approve, return, publish and adjust bonus runs (not one's own submission)"),
+    "bonus.export": _("export bonus runs to payroll"),
 }
 _ACTION_BY_TEXT = {text: code for code, text in ACTIONS.items()}
 
@@ -94,6 +98,12 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "link.reject": _("Link rejected"),
     "link.withdraw": _("Link withdrawn"),
     "plan.version": _("Incentive plan version saved"),
+    "bonus.run": _("Bonus run calculated"),
+    "bonus.submit": _("Bonus run submitted"),
+    "bonus.approve": _("Bonus run approved"),
+    "bonus.return": _("Bonus run returned to draft"),
+    "bonus.publish": _("Bonus run published"),
+    "bonus.adjust": _("Bonus adjusted"),
     "demo.load": _("Demo data loaded"),
     "demo.replace": _("Demo data replaced"),
 }

@@ -1,0 +1,102 @@
+"""Bonus runs: draft → submitted → approved → published, never approved by their submitter, locked once
+published (corrections are adjustment entries with a reason), exported to payroll safely."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from perflink.core.context import SYSTEM, Actor, tenant_context
+from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFailed
+from perflink.incentives.bonus import (
+    do_adjust_bonus,
+    do_approve_bonus_run,
+    do_publish_bonus_run,
+    do_return_bonus_run,
+    do_submit_bonus_run,
+    payroll_rows,
+    stored,
+)
+from perflink.incentives.choices import BonusRunStatus
+from tests.factories import PASSWORD, make_bonus_runs, make_scores
+
+
+@pytest.fixture
+def runs(world):
+    make_scores(world)
+    made = make_bonus_runs(world)
+    with tenant_context(world.tenant, SYSTEM):
+        yield world, made
+
+
+def test_the_submitter_cannot_approve_their_own_run(runs):
+    world, made = runs
+    admin = world.users["performance_admin"]
+    me = Actor("user", admin.pk, admin.username)
+    run = do_submit_bonus_run(made["draft"], user=admin, actor=me)
+    with pytest.raises(PermissionDeniedError) as refused:
+        do_approve_bonus_run(run, user=admin, actor=me)
+    assert refused.value.code == "self_approval"
+    other = world.users["tenant_admin"]
+    approved = do_approve_bonus_run(run, user=other, actor=Actor("user", other.pk, other.username))
+    assert approved.status == BonusRunStatus.APPROVED
+
+
+def test_self_approval_is_refused_through_the_api(runs):
+    world, made = runs
+    client = Client()
+    client.login(username=world.users["performance_admin"].username, password=PASSWORD)
+    assert client.post(f"/api/v1/bonus-runs/{made['draft'].pk}/submit").status_code == 200
+    response = client.post(f"/api/v1/bonus-runs/{made['draft'].pk}/approve")
+    assert response.status_code == 403 and response.json()["code"] == "self_approval"
+
+
+def test_states_move_only_forward_and_a_return_needs_a_reason(runs):
+    _, made = runs
+    with pytest.raises(Conflict):
+        do_publish_bonus_run(made["submitted"], actor=SYSTEM)  # not approved yet
+    with pytest.raises(ValidationFailed):
+        do_return_bonus_run(made["approved"], reason=" ", actor=SYSTEM)
+    back = do_return_bonus_run(made["approved"], reason="口径需复核", actor=SYSTEM)
+    assert back.status == BonusRunStatus.DRAFT
+    with pytest.raises(Conflict):
+        do_return_bonus_run(made["published"], reason="太晚了", actor=SYSTEM)
+
+
+def test_a_published_run_changes_only_by_adjustment_entries(runs):
+    world, made = runs
+    published = made["published"]
+    before = stored(published, "amounts")
+    with pytest.raises(Conflict):
+        do_adjust_bonus(made["approved"], employee=world.staff, amount=Decimal(100), reason="x", actor=SYSTEM)
+    with pytest.raises(ValidationFailed):
+        do_adjust_bonus(published, employee=world.staff, amount=Decimal(100), reason=" ", actor=SYSTEM)
+    do_adjust_bonus(
+        published, employee=world.staff, amount=Decimal("150.50"), reason="补发三月差额", actor=SYSTEM
+    )
+    published.refresh_from_db()
+    assert stored(published, "amounts").equals(before)  # the run itself never changes
+    _, rows = payroll_rows(published)
+    (row,) = [r for r in rows if r[0] == world.staff.employee_no]
+    assert row[3] == Decimal("150.50") and row[4] == row[2] + Decimal("150.50")
+
+
+def test_payroll_csv_is_safe_against_formulas(runs):
+    world, made = runs
+    from perflink.org.actions import do_update_employee
+
+    do_update_employee(world.staff, changes={"name": '=HYPERLINK("http://x")'}, actor=SYSTEM)
+    client = Client()
+    client.login(username=world.users["performance_admin"].username, password=PASSWORD)
+    response = client.get(f"/api/v1/bonus-runs/{made['approved'].pk}/payroll.csv")
+    assert response.status_code == 200
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][0].startswith("工号")
+    names = [r[1] for r in rows[1:]]
+    assert '\'=HYPERLINK("http://x")' in names
+    assert client.get(f"/api/v1/bonus-runs/{made['draft'].pk}/payroll.csv").status_code == 409
