@@ -120,7 +120,7 @@ PLAIN_BODY_FIELDS = {
     "cursor_sorted", "field_map", "interval_minutes", "enabled", "max_retries", "backoff_seconds",
     "timeout_seconds", "definition", "domain", "description", "description_en", "is_active", "items",
     "season_code", "valid_from", "valid_to", "note", "year", "starts_on", "ends_on", "period", "value", "metric",
-    "functional_metric", "business_metric", "rationale", "amount", "reason", "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
+    "functional_metric", "business_metric", "rationale", "amount", "reason", "periods", "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
 PLAIN_QUERY_PARAMS = {
@@ -207,6 +207,7 @@ def metrics_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/api/v1/plans/validate"): {"definition": FINANCE_PLAN},
         ("post", "/api/v1/bonus-runs"): {"plan_id": plan_of(world), "period": "2026-03"},
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/submit"): {},
+        ("post", "/api/v1/plans/{plan_id}/what-if"): {"definition": FINANCE_PLAN, "periods": ["2026-03"]},
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/approve"): {},
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/return"): {"reason": "口径需复核"},
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/publish"): {},

@@ -300,7 +300,7 @@ def state_values(world: World, path: str) -> dict[str, Any]:
         return {"bonus_run_id": runs["draft"]}
     if path.endswith(("/approve", "/return")):
         return {"bonus_run_id": runs["submitted"]}
-    if path.endswith(("/publish", "/payroll.csv")):
+    if path.endswith(("/publish", "/payroll.csv", "/payroll.xlsx")):
         return {"bonus_run_id": runs["approved"]}
     if path.endswith("/adjustments") or "/statements/" in path:
         return {"bonus_run_id": runs["published"], "employee_id": world.staff.pk}

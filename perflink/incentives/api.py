@@ -28,7 +28,9 @@ from perflink.incentives.bonus import (
     do_run_bonus,
     do_submit_bonus_run,
     payroll_rows,
+    payroll_xlsx,
     statement,
+    what_if,
 )
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link
 from perflink.incentives.schemas import (
@@ -45,6 +47,7 @@ from perflink.incentives.schemas import (
     PlanOut,
     ReturnIn,
     StatementOut,
+    WhatIfIn,
 )
 from perflink.incentives.selectors import get_link, visible_links
 from perflink.metrics.models import MetricDefinition
@@ -299,3 +302,31 @@ def payroll_csv(request: HttpRequest, bonus_run_id: int) -> HttpResponse:
     response = HttpResponse(csv_bytes(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="bonus-{run.period}-{run.pk}.csv"'
     return response
+
+
+@router.get(
+    "/bonus-runs/{bonus_run_id}/payroll.xlsx",
+    response={200: None, **errors(404, 409)},
+    summary="Payroll XLSX",
+)
+@requires("bonus.export")
+def payroll_workbook(request: HttpRequest, bonus_run_id: int) -> HttpResponse:
+    run = _run(bonus_run_id)
+    response = HttpResponse(
+        payroll_xlsx(run), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="bonus-{run.period}-{run.pk}.xlsx"'
+    return response
+
+
+@router.post(
+    "/plans/{plan_id}/what-if",
+    response={200: dict[str, Any], **errors(400, 404)},
+    summary="A changed plan over past periods, without saving, against the plan in force",
+)
+@requires("plans.view")
+def plan_what_if(request: HttpRequest, plan_id: int, body: WhatIfIn) -> dict[str, Any]:
+    plan = IncentivePlan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        raise NotFound("plan not found")
+    return what_if(plan, body.definition, body.periods)

@@ -30,11 +30,13 @@ from perflink.accounts.models import User
 from perflink.audit.actions import record_event
 from perflink.core.context import Actor
 from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFailed
+from perflink.core.exports import safe_cell
 from perflink.engine import run as engine_run
-from perflink.engine.incentives import compute, parse_plan
+from perflink.engine.incentives import PlanError, compute, parse_plan
 from perflink.engine.periods import Period
 from perflink.incentives.choices import BONUS_TRANSITIONS, BonusRunStatus, LinkStatus
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link, PlanVersion
+from perflink.metrics.actions import parse_period
 from perflink.metrics.models import CalcRun
 from perflink.metrics.selectors import latest_run, run_frame, run_inputs
 from perflink.org.models import Employee, OrgUnit
@@ -333,3 +335,90 @@ def payroll_rows(run: BonusRun) -> tuple[list[str], list[list[Any]]]:
             ]
         )
     return header, rows
+
+
+def payroll_xlsx(run: BonusRun) -> bytes:
+    """The payroll rows as an XLSX workbook; text cells are written as text, never as formulas."""
+    import xlsxwriter
+
+    header, rows = payroll_rows(run)
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    sheet = book.add_worksheet(run.period)
+    money = book.add_format({"num_format": "#,##0.00"})
+    bold = book.add_format({"bold": True})
+    sheet.write_row(0, 0, header, bold)
+    for i, row in enumerate(rows, start=1):
+        for j, value in enumerate(row):
+            if isinstance(value, Decimal):
+                sheet.write_number(i, j, float(value), money)
+            else:
+                sheet.write_string(i, j, safe_cell("" if value is None else str(value)))
+    sheet.set_column(0, len(header) - 1, 16)
+    book.close()
+    return buffer.getvalue()
+
+
+# --- what-if ----------------------------------------------------------------------------------------------------
+
+
+def what_if(plan: IncentivePlan, definition: dict[str, Any], periods: list[str]) -> dict[str, Any]:
+    """Run a changed plan over past periods without saving anything, against the plan in force.
+
+    For each period with a calculation run: both plans on the same inputs; totals, per-person deltas, who gains
+    and loses most, and a histogram of the deltas. Nothing is written.
+    """
+    try:
+        changed = parse_plan(definition)
+    except PlanError as exc:
+        raise ValidationFailed(str(exc), field="definition") from None
+    out: list[dict[str, Any]] = []
+    for label in periods:
+        period = parse_period(label)
+        calc = latest_run(period.label)
+        if calc is None:
+            out.append({"period": period.label, "skipped": "no calculation run"})
+            continue
+        version = version_for(plan, period)
+        current_plan = parse_plan(version.definition)
+        frame = resolve_inputs(version, calc, period)
+        # Inputs the changed plan reads but the current one does not.
+        extra = [name for name in changed.inputs() if name not in frame.columns]
+        if extra:
+            probe = PlanVersion(plan=plan, number=0, valid_from=period.start, definition=definition)
+            frame = frame.join(
+                resolve_inputs(probe, calc, period).select("person_id", *extra), on="person_id"
+            )
+        real = compute(current_plan, frame).amounts.select("person_id", pl.col("amount").alias("real"))
+        tried = compute(changed, frame).amounts.select("person_id", pl.col("amount").alias("tried"))
+        both = real.join(tried, on="person_id").with_columns(
+            (pl.col("tried") - pl.col("real")).alias("delta")
+        )
+        names = dict(
+            Employee.objects.filter(pk__in=both.get_column("person_id").to_list()).values_list("pk", "name")
+        )
+        ranked = both.sort("delta", "person_id")
+        deltas = both.get_column("delta").cast(pl.Float64)
+        histogram = (
+            deltas.hist(bin_count=10).to_dicts() if both.height > 1 and deltas.max() != deltas.min() else []  # type: ignore[operator]
+        )
+        out.append(
+            {
+                "period": period.label,
+                "people": both.height,
+                "total_real": both.get_column("real").sum(),
+                "total_tried": both.get_column("tried").sum(),
+                "gainers": [
+                    {**row, "name": names.get(row["person_id"], "")}
+                    for row in ranked.reverse().head(10).filter(pl.col("delta") > 0).to_dicts()
+                ],
+                "losers": [
+                    {**row, "name": names.get(row["person_id"], "")}
+                    for row in ranked.head(10).filter(pl.col("delta") < 0).to_dicts()
+                ],
+                "histogram": histogram,
+            }
+        )
+    return {"plan": plan.code, "periods": out}

@@ -127,3 +127,8 @@ class StatementOut(Schema):
     amounts: dict[str, Any] | None
     lines: list[dict[str, Any]]
     adjustments: list[dict[str, Any]]
+
+
+class WhatIfIn(Schema):
+    definition: dict[str, Any] = Field(..., description="the changed plan")
+    periods: list[str] = Field(..., min_length=1, max_length=36, description='e.g. ["2026-01", "2026-02"]')

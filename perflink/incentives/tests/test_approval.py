@@ -100,3 +100,44 @@ def test_payroll_csv_is_safe_against_formulas(runs):
     names = [r[1] for r in rows[1:]]
     assert '\'=HYPERLINK("http://x")' in names
     assert client.get(f"/api/v1/bonus-runs/{made['draft'].pk}/payroll.csv").status_code == 409
+
+
+def test_payroll_xlsx_opens_and_holds_text_not_formulas(runs):
+    world, made = runs
+    from openpyxl import load_workbook
+
+    from perflink.incentives.bonus import payroll_xlsx
+    from perflink.org.actions import do_update_employee
+
+    do_update_employee(world.staff, changes={"name": "=1+1"}, actor=SYSTEM)
+    book = load_workbook(io.BytesIO(payroll_xlsx(made["approved"])))
+    sheet = book.active
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert values[0][0].startswith("工号")
+    assert "'=1+1" in [row[1] for row in values[1:]]
+
+
+def test_what_if_runs_a_changed_plan_without_saving_and_shows_the_deltas(runs):
+    world, made = runs
+    import copy
+
+    from perflink.incentives.bonus import what_if
+    from perflink.incentives.models import BonusRun
+    from tests.factories import FINANCE_PLAN
+
+    # The HR unit has no score in the test world, so the plan in force pays 0 (its missing factor); the changed
+    # plan pays 80% of the base without a score.
+    richer = copy.deepcopy(FINANCE_PLAN)
+    richer["components"][0]["missing"]["factor"] = "1"
+    before = BonusRun.objects.count()
+    plan = made["draft"].plan_version.plan
+    result = what_if(plan, richer, ["2026-03", "2026-02"])
+    march, february = result["periods"]
+    assert february == {"period": "2026-02", "skipped": "no calculation run"}
+    assert march["people"] == 1
+    assert march["total_real"] == Decimal("0.00") and march["total_tried"] > Decimal("0.00")
+    assert [g["person_id"] for g in march["gainers"]] == [world.staff.pk]
+    assert march["losers"] == []
+    assert BonusRun.objects.count() == before  # nothing written
+    with pytest.raises(ValidationFailed):
+        what_if(plan, {"base": {}}, ["2026-03"])
