@@ -127,7 +127,80 @@ def _calculate_recent(config: DemoConfig, months: int, actor: Actor) -> int:
         run = do_calculate(label, actor=actor)
         if i < len(labels) - 1:  # the latest month stays a draft, as it would before month-end review
             do_publish_run(run, actor=actor)
+    _link_and_pay(labels, actor)
     return len(labels)
+
+
+def _link_and_pay(labels: list[str], actor: Actor) -> None:
+    """Links of head@'s branch (two confirmed by head@, the sales department's head; two waiting for the business
+    side), DOMAIN.md's finance plan, and a draft bonus run of the latest month."""
+    import datetime as dt
+
+    from perflink.accounts.models import User
+    from perflink.incentives.actions import do_decide_link, do_propose_link, do_save_plan
+    from perflink.incentives.bonus import do_run_bonus
+    from perflink.incentives.library import FINANCE_PLAN
+    from perflink.metrics.models import MetricDefinition
+    from perflink.org.models import OrgUnit
+
+    head = User.objects.filter(role=Role.UNIT_HEAD, scope_unit__isnull=False).order_by("pk").first()
+    if head is None or head.scope_unit is None or head.scope_unit.parent_id is None:
+        return
+    sales, branch = head.scope_unit, head.scope_unit.parent
+    units = {u.category: u for u in OrgUnit.objects.filter(parent=branch, kind="department")}
+    metric = {m.code: m for m in MetricDefinition.objects.all()}
+    as_head = Actor("user", head.pk, head.username)
+    plan = [
+        (
+            "hr",
+            "time_to_fill_days",
+            sales,
+            "new_agent_attainment_3m",
+            "招聘越快，新人越早到岗，首季度有完整时间冲刺业绩。",
+            True,
+        ),
+        ("it", "system_availability", sales, "new_policies", "核心出单系统可用，代理人才能出单。", True),
+        (
+            "hr",
+            "arrival_within_10_days",
+            sales,
+            "new_business_premium",
+            "开门红期间新人 10 天内到岗，直接决定新单保费。",
+            False,
+        ),
+        (
+            "finance",
+            "claim_payment_days",
+            units.get("claims"),
+            "claim_cycle_days",
+            "赔款支付时效决定理赔周期。",
+            False,
+        ),
+    ]
+    for category, functional, business, outcome, why, confirm in plan:
+        if category not in units or business is None or functional not in metric or outcome not in metric:
+            continue
+        link = do_propose_link(
+            functional_unit=units[category],
+            functional_metric=metric[functional],
+            business_unit=business,
+            business_metric=metric[outcome],
+            rationale=why,
+            actor=actor,
+        )
+        if confirm:
+            do_decide_link(link, confirm=True, note="业务部门确认", user=head, actor=as_head)
+    first = dt.date.fromisoformat(f"{labels[0]}-01")
+    version = do_save_plan(
+        code="finance",
+        name="财务部激励方案",
+        definition=FINANCE_PLAN,
+        valid_from=first,
+        category="finance",
+        note="DOMAIN.md 理赔-财务联动示例",
+        actor=actor,
+    )
+    do_run_bonus(version.plan, labels[-1], actor=actor)
 
 
 def _summary(config: DemoConfig, data: DemoData, counts: dict[str, int]) -> dict[str, Any]:
