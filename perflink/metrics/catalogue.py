@@ -98,3 +98,26 @@ def field_label(kind: str, name: str) -> str:
         except KeyError:
             return name
     return name
+
+
+@cache
+def _enum_labels(kind: str, name: str) -> dict[str, str]:
+    """Code -> the first Chinese spelling the kind's field accepts for it (``in_force`` -> ``有效``)."""
+    if kind not in KINDS:
+        return {}
+    try:
+        spec = KINDS[kind].field(name)
+    except KeyError:
+        return {}
+    labels: dict[str, str] = {}
+    for spelling, code in spec.enum_synonyms.items():
+        if any("\u4e00" <= ch <= "\u9fff" for ch in spelling):
+            labels.setdefault(code, spelling)
+    return labels
+
+
+def value_label(kind: str, name: str, value: object) -> object:
+    """An enum code shown as users say it (``cancelled`` -> ``撤单``); other values unchanged."""
+    if isinstance(value, str):
+        return _enum_labels(kind, name).get(value, value)
+    return value

@@ -17,7 +17,7 @@ from perflink.core.errors import NotFound
 from perflink.engine.metrics import Level, MetricSpec, parse_metric, prepare
 from perflink.engine.periods import Period
 from perflink.metrics.calc import work_calendar
-from perflink.metrics.catalogue import catalogue, field_label
+from perflink.metrics.catalogue import catalogue, field_label, value_label
 from perflink.metrics.models import CalcRun
 from perflink.metrics.selectors import run_frame, run_inputs
 
@@ -120,7 +120,7 @@ def explain(run: CalcRun, level: str, subject_id: int, metric: str) -> Explanati
                 "provisional": row["_provisional"],
                 "changed": row["_rid"] in changed_ids,
                 "fields": {
-                    field_label(kind, name): row.get(column)
+                    field_label(kind, name): value_label(kind, name, row.get(column))
                     for name, column, _ in _display_columns(kind)
                     if column in row
                 },

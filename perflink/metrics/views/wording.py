@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from perflink.engine.metrics import REF_TYPES
 from perflink.ingest.kinds import KINDS
-from perflink.metrics.catalogue import catalogue, field_label
+from perflink.metrics.catalogue import catalogue, field_label, value_label
 
 # The roster's fields have no Chinese labels in the ingest kinds; these are theirs.
 ROSTER_FIELDS = {
@@ -94,6 +94,13 @@ def duration_words(kind: str, data: Any) -> str:
     }
 
 
+def _shown(kind: str, path: Any, value: Any) -> Any:
+    """An enum code in a condition as users say it (``cancelled`` -> ``撤单``)."""
+    if not isinstance(path, str) or "." in path:
+        return value
+    return value_label(kind, path, value)
+
+
 def condition_words(kind: str, cond: Any) -> str:
     if not isinstance(cond, Mapping):
         return str(cond)
@@ -108,9 +115,9 @@ def condition_words(kind: str, cond: Any) -> str:
     if cond.get("other"):
         value = path_label(kind, cond["other"])
     elif isinstance(cond.get("value"), list):
-        value = "、".join(str(v) for v in cond["value"])
+        value = "、".join(str(_shown(kind, cond.get("field"), v)) for v in cond["value"])
     else:
-        value = str(cond.get("value"))
+        value = str(_shown(kind, cond.get("field"), cond.get("value")))
     if op == "in":
         return _("%(field)s is one of %(values)s") % {"field": subject, "values": value}
     if op == "not_in":
