@@ -93,7 +93,7 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "bonus_run_id": lambda t: t.bonus_run_id,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
-UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "incentives", "kind": "claim"}  # a module's slug, a record kind
+UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "collab", "kind": "claim"}  # a module's slug, a record kind
 
 # Query-string parameters and body fields that refer to a tenant-owned object.
 REFERENCES: dict[str, Callable[[Tenant], int]] = {

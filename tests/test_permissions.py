@@ -166,7 +166,7 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
         "token_id": token.pk,
         "event_id": event.pk if event else 0,
         "batch_id": batch.pk if batch else 0,
-        "key": "incentives",
+        "key": "collab",
         "kind": "claim",
     }
 

@@ -57,7 +57,7 @@ def add_people(world: World, n: int, *, prefix: str = "P", unit: Any = None, **e
         ("/audit/", ["审计日志", "导出 CSV", "新增员工"]),
         ("/settings/", ["账号信息", "接口令牌", "/api/v1/docs", "tenant_admin@alpha"]),
         ("/settings/tokens/", ["新建令牌", "ingest.push", "暂无令牌"]),
-        ("/modules/incentives/", ["建设中", "模块功能"]),
+        ("/modules/collab/", ["建设中", "模块功能"]),
     ],
 )
 def test_each_page_renders_for_an_admin_with_its_key_content(
@@ -93,7 +93,7 @@ def test_the_navigation_follows_the_tenants_modules(admin: Client, world: World)
     body = text(admin.get("/"))
     assert 'data-nav="metrics"' in body
     assert 'data-nav="incentives"' not in body
-    assert admin.get("/modules/incentives/").status_code == 404
+    assert admin.get("/modules/collab/").status_code == 404
 
 
 def test_unknown_module_is_404(admin: Client) -> None:

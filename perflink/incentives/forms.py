@@ -1,4 +1,4 @@
-"""Forms of the link pages: the list's filters, proposing a link, deciding and withdrawing one."""
+"""Forms of the link pages (the list's filters, proposing, deciding and withdrawing a link) and the bonus pages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from perflink.incentives.choices import LinkStatus
+from perflink.incentives.choices import BonusRunStatus, LinkStatus
 
 ACTIVE = ""  # the list's default: proposed and confirmed links, the ones in play
 ALL = "all"
@@ -86,3 +86,41 @@ class DecisionForm(forms.Form):
 
 class WithdrawForm(forms.Form):
     note = forms.CharField(required=False, max_length=300)
+
+
+# --- bonus runs ---------------------------------------------------------------------------------------------------
+
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class BonusRunFilterForm(forms.Form):
+    period = forms.RegexField(label=_("Period"), required=False, regex=PERIOD_PATTERN)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All")), *BonusRunStatus.choices]
+    )
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters; an invalid one (a malformed period, a made-up status) is dropped alone."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {"period": data.get("period") or "", "status": data.get("status") or ""}
+
+
+class RunBonusForm(forms.Form):
+    """Run a plan for a month: the plan's version in force then, on the month's latest calculation run."""
+
+    plan = forms.TypedChoiceField(label=_("Plan"), coerce=int)
+    period = forms.RegexField(
+        label=_("Period"),
+        regex=PERIOD_PATTERN,
+        error_messages={"invalid": _("A month as YYYY-MM, e.g. 2026-03.")},
+        widget=forms.TextInput(attrs={"placeholder": "2026-03", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args: Any, plans: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = plans
+
+
+class ReturnBonusRunForm(forms.Form):
+    reason = forms.CharField(label=_("Why it goes back to draft"), max_length=300)

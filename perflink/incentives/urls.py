@@ -10,4 +10,7 @@ urlpatterns = [
     path("<int:link_id>/", views.link_detail, name="link_detail"),
     path("<int:link_id>/decide/", views.link_decide, name="link_decide"),
     path("<int:link_id>/withdraw/", views.link_withdraw, name="link_withdraw"),
+    path("bonus/", views.bonus_runs, name="bonus_runs"),
+    path("bonus/<int:bonus_run_id>/", views.bonus_run, name="bonus_run"),
+    path("bonus/<int:bonus_run_id>/people/<int:employee_id>/", views.bonus_statement, name="bonus_statement"),
 ]

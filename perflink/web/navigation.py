@@ -72,7 +72,15 @@ NAV: list[NavItem] = [
         module="linkage",
         section=PERFORMANCE,
     ),
-    _module("incentives", _("Incentives"), "coins"),
+    NavItem(
+        "incentives",
+        _("Incentives"),
+        "incentives:bonus_runs",
+        "bonus.view",
+        "coins",
+        module="incentives",
+        section=PERFORMANCE,
+    ),
     _module("collab", _("Collaboration"), "handshake"),
     _module("analytics", _("Analytics"), "chart"),
     NavItem(

@@ -119,6 +119,8 @@ MODULES: dict[str, ModuleInfo] = {
             _("Approval with immutable results"),
         ),
         "incentives",
+        url_name="incentives:bonus_runs",
+        action="bonus.view",
     ),
     "collab": ModuleInfo(
         _("Collaboration"),

@@ -1,0 +1,322 @@
+"""Bonus pages: the list of bonus runs (and running a plan for a month), a run's page with its workflow
+(submit, approve, return, publish) and the people it pays, and one person's statement (计算说明).
+
+Everyone with ``bonus.view`` reads them; the workflow buttons show only to those whose actions allow them, and
+the actions keep the rules (nobody approves their own submission, a published run never changes).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext, pgettext_lazy
+from django.views.decorators.http import require_http_methods, require_safe
+
+from perflink.accounts.access import ACTIONS, can
+from perflink.core.context import current_actor
+from perflink.core.errors import Conflict, NotFound, PermissionDeniedError, ValidationFailed
+from perflink.incentives.bonus import (
+    do_approve_bonus_run,
+    do_publish_bonus_run,
+    do_return_bonus_run,
+    do_run_bonus,
+    do_submit_bonus_run,
+    statement,
+    stored,
+)
+from perflink.incentives.choices import BonusRunStatus
+from perflink.incentives.forms import BonusRunFilterForm, ReturnBonusRunForm, RunBonusForm
+from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan
+from perflink.ingest.views.common import render_page
+from perflink.org.selectors import get_employee, visible_employees
+from perflink.web.decorators import page
+
+RUNS_PER_PAGE = 25
+PEOPLE_PER_PAGE = 50
+STATUS_BADGES = {
+    BonusRunStatus.DRAFT: "badge-gray",
+    BonusRunStatus.SUBMITTED: "badge-amber",
+    BonusRunStatus.APPROVED: "badge-blue",
+    BonusRunStatus.PUBLISHED: "badge-green",
+}
+# What each workflow button needs: the action's permission and the states it starts from.
+WORKFLOW: dict[str, tuple[str, tuple[str, ...]]] = {
+    "submit": ("bonus.run", (BonusRunStatus.DRAFT,)),
+    "approve": ("bonus.approve", (BonusRunStatus.SUBMITTED,)),
+    "return": ("bonus.approve", (BonusRunStatus.SUBMITTED, BonusRunStatus.APPROVED)),
+    "publish": ("bonus.approve", (BonusRunStatus.APPROVED,)),
+}
+LINE_KINDS = {
+    "base": pgettext_lazy("statement line", "Base"),
+    "component": pgettext_lazy("statement line", "Component"),
+    "subtotal": pgettext_lazy("statement line", "Subtotal"),
+    "condition": pgettext_lazy("statement line", "Condition"),
+    "multiplier": pgettext_lazy("statement line", "Multiplier"),
+    "multipliers": pgettext_lazy("statement line", "Multipliers together"),
+    "floor": pgettext_lazy("statement line", "Floor"),
+    "cap": pgettext_lazy("statement line", "Cap"),
+    "pool": pgettext_lazy("statement line", "Pool"),
+    "amount": pgettext_lazy("statement line", "Amount"),
+}
+# The branch a condition took, and the plan rule it applied ("then" / "else"), or the missing-data rule.
+BRANCHES = {
+    "then": pgettext_lazy("statement branch", "condition met"),
+    "else": pgettext_lazy("statement branch", "condition not met"),
+    "missing": pgettext_lazy("statement branch", "data missing"),
+}
+PAYROLL_STATES = (BonusRunStatus.APPROVED, BonusRunStatus.PUBLISHED)
+
+
+def yuan(amount: Decimal | None) -> str:
+    """An amount as paid: "¥12,345.60", to the fen."""
+    if amount is None:
+        return "—"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"
+
+
+def _runs() -> QuerySet[BonusRun]:
+    return BonusRun.objects.select_related("plan_version__plan").order_by("-period", "-created_at", "-pk")
+
+
+def _visible_run(bonus_run_id: int) -> BonusRun:
+    """The run (404 alike for missing and another tenant's: the default manager is the tenant's)."""
+    run = _runs().filter(pk=bonus_run_id).first()
+    if run is None:
+        raise NotFound("bonus run not found")
+    return run
+
+
+def _plan_choices() -> list[tuple[int, str]]:
+    return [(plan.pk, f"{plan.name} ({plan.code})") for plan in IncentivePlan.objects.order_by("code")]
+
+
+# --- the list of runs ---------------------------------------------------------------------------------------------
+
+
+@page("bonus.view")
+@require_http_methods(["GET", "HEAD", "POST"])
+def bonus_runs(request: HttpRequest) -> HttpResponse:
+    """The runs, newest month first, filtered by month and status; a POST runs a plan for a month."""
+    may_run = can(request.user, "bonus.run")
+    plans = _plan_choices() if may_run else []
+    run_form = RunBonusForm(plans=plans)
+    status = 200
+    if request.method == "POST":
+        if not may_run:
+            return render(request, "web/403.html", {"action": ACTIONS["bonus.run"]}, status=403)
+        run_form = RunBonusForm(request.POST, plans=plans)
+        if run_form.is_valid():
+            plan = IncentivePlan.objects.get(pk=run_form.cleaned_data["plan"])
+            try:
+                run = do_run_bonus(plan, run_form.cleaned_data["period"], actor=current_actor())
+            except ValidationFailed as exc:
+                run_form.add_error("period" if exc.field == "period" else None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    gettext("%(plan)s run for %(period)s: check it, then submit it for approval.")
+                    % {"plan": plan.name, "period": run.period},
+                )
+                return redirect("incentives:bonus_run", bonus_run_id=run.pk)
+        status = 400
+
+    form = BonusRunFilterForm(request.GET or None)
+    filters = form.filters()
+    every = _runs()
+    shown = every
+    if filters["period"]:
+        shown = shown.filter(period=filters["period"])
+    if filters["status"]:
+        shown = shown.filter(status=filters["status"])
+    page_obj = Paginator(shown, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    ctx = {
+        "page_obj": page_obj,
+        "rows": [
+            {"run": run, "badge": STATUS_BADGES.get(run.status, "badge-gray"), "total": yuan(run.total)}
+            for run in page_obj
+        ],
+        "any_runs": every.exists(),
+        "filtered": bool(filters["period"] or filters["status"]),
+        "period": filters["period"],
+        "status": filters["status"],
+        "statuses": BonusRunStatus.choices,
+        "may_run": may_run,
+        "run_form": run_form,
+        "has_plans": bool(plans),
+    }
+    return render_page(
+        request, "incentives/bonus_runs.html", "incentives/partials/bonus_run_results.html", ctx, status
+    )
+
+
+# --- one run ------------------------------------------------------------------------------------------------------
+
+
+def allowed_steps(user: Any, run: BonusRun) -> set[str]:
+    """The workflow buttons this user may press on this run, as far as the page can tell."""
+    steps = {
+        step for step, (action, states) in WORKFLOW.items() if run.status in states and can(user, action)
+    }
+    if "approve" in steps and run.submitted_by_id is not None and run.submitted_by_id == user.pk:
+        steps.discard("approve")  # the action refuses it anyway; the page says why instead
+    return steps
+
+
+def _people(request: HttpRequest, run: BonusRun) -> dict[str, Any]:
+    """The people the run pays, searched by name or number, paged, with their amount and adjustments."""
+    amounts = stored(run, "amounts")
+    paid = dict(
+        zip(amounts.get_column("person_id").to_list(), amounts.get_column("amount").to_list(), strict=True)
+    )
+    q = request.GET.get("q", "").strip()
+    people = visible_employees(request.user).filter(pk__in=list(paid)).select_related("unit")
+    if q:
+        people = people.filter(Q(name__icontains=q) | Q(employee_no__icontains=q))
+    page_obj = Paginator(people.order_by("employee_no", "pk"), PEOPLE_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    on_page = [person.pk for person in page_obj]
+    adjusted = dict(
+        BonusAdjustment.objects.filter(run=run, employee_id__in=on_page)
+        .values_list("employee_id")
+        .annotate(total=Sum("amount"))
+        .values_list("employee_id", "total")
+    )
+    rows = [
+        {
+            "person": person,
+            "amount": yuan(paid[person.pk]),
+            "adjustments": yuan(adjusted[person.pk]) if person.pk in adjusted else "",
+        }
+        for person in page_obj
+    ]
+    return {"people_page": page_obj, "people": rows, "q": q, "page_obj": page_obj}
+
+
+def _run_page(
+    request: HttpRequest, run: BonusRun, *, status: int = 200, return_form: ReturnBonusRunForm | None = None
+) -> HttpResponse:
+    user = request.user
+    steps = allowed_steps(user, run)
+    plan = run.plan_version.plan
+    ctx = {
+        "run": run,
+        "plan": plan,
+        "badge": STATUS_BADGES.get(run.status, "badge-gray"),
+        "total": yuan(run.total),
+        "total_before_pool": yuan(run.total_before_pool),
+        "pooled": run.total != run.total_before_pool,
+        "steps": steps,
+        "own_submission": (
+            run.status == BonusRunStatus.SUBMITTED
+            and can(user, "bonus.approve")
+            and run.submitted_by_id is not None
+            and run.submitted_by_id == user.pk
+        ),
+        "return_form": return_form or ReturnBonusRunForm(),
+        "may_export": run.status in PAYROLL_STATES and can(user, "bonus.export"),
+        "adjustment_count": run.adjustments.count(),
+        **_people(request, run),
+    }
+    return render_page(
+        request, "incentives/bonus_run.html", "incentives/partials/bonus_people.html", ctx, status=status
+    )
+
+
+SUCCESS = {
+    "submit": pgettext_lazy(
+        "bonus run", "Submitted for approval: another person with approval rights approves it."
+    ),
+    "approve": pgettext_lazy("bonus run", "Approved: it can now be published and sent to payroll."),
+    "return": pgettext_lazy("bonus run", "Sent back to draft."),
+    "publish": pgettext_lazy(
+        "bonus run", "Published: the run is locked; corrections are adjustment entries."
+    ),
+}
+
+
+@page("bonus.view")
+@require_http_methods(["GET", "HEAD", "POST"])
+def bonus_run(request: HttpRequest, bonus_run_id: int) -> HttpResponse:
+    """A run's page; a POST presses one workflow button (``step``), through its action."""
+    run = _visible_run(bonus_run_id)
+    if request.method != "POST":
+        return _run_page(request, run)
+    step = request.POST.get("step", "")
+    if step not in WORKFLOW:
+        messages.error(request, gettext("Choose what to do with the run."))
+        return redirect("incentives:bonus_run", bonus_run_id=run.pk)
+    action = WORKFLOW[step][0]
+    if not can(request.user, action):
+        return render(request, "web/403.html", {"action": ACTIONS[action]}, status=403)
+    user, actor = request.user, current_actor()
+    return_form = None
+    try:
+        if step == "submit":
+            do_submit_bonus_run(run, user=user, actor=actor)
+        elif step == "approve":
+            do_approve_bonus_run(run, user=user, actor=actor)
+        elif step == "return":
+            return_form = ReturnBonusRunForm(request.POST)
+            if not return_form.is_valid():
+                return _run_page(request, run, status=400, return_form=return_form)
+            do_return_bonus_run(run, reason=return_form.cleaned_data["reason"], actor=actor)
+        else:
+            do_publish_bonus_run(run, actor=actor)
+    except PermissionDeniedError as exc:
+        messages.error(request, exc.message)
+        return _run_page(request, _visible_run(run.pk), status=403)
+    except ValidationFailed as exc:
+        form = return_form or ReturnBonusRunForm(request.POST)
+        form.add_error("reason" if exc.field == "reason" else None, exc.message)
+        return _run_page(request, run, status=400, return_form=form)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("incentives:bonus_run", bonus_run_id=run.pk)
+    messages.success(request, SUCCESS[step])
+    return redirect("incentives:bonus_run", bonus_run_id=run.pk)
+
+
+# --- one person's statement ---------------------------------------------------------------------------------------
+
+
+def _line(line: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **line,
+        "kind_label": LINE_KINDS.get(line["kind"], line["kind"]),
+        "money": yuan(line["amount"]) if line["amount"] is not None else "",
+        "branch_label": BRANCHES.get(line["branch"], line["branch"]) if line["branch"] else "",
+        "band_no": line["band"] + 1 if line["band"] is not None else None,  # stored 0-based
+        "total": line["kind"] == "amount",
+    }
+
+
+@page("bonus.view")
+@require_safe
+def bonus_statement(request: HttpRequest, bonus_run_id: int, employee_id: int) -> HttpResponse:
+    """What one person gets from a run and why, line by line, with any adjustments after publication."""
+    run = _visible_run(bonus_run_id)
+    person = get_employee(request.user, employee_id)
+    explained = statement(run, person.pk)
+    row = explained["amounts"]
+    adjustments = list(BonusAdjustment.objects.filter(run=run, employee=person).order_by("at", "pk"))
+    adjusted = sum((entry.amount for entry in adjustments), Decimal(0))
+    ctx = {
+        "run": run,
+        "plan": run.plan_version.plan,
+        "badge": STATUS_BADGES.get(run.status, "badge-gray"),
+        "person": person,
+        "paid": row is not None,
+        "amount": yuan(row["amount"]) if row else "",
+        "lines": [_line(line) for line in explained["lines"]],
+        "adjustments": [{"entry": entry, "amount": yuan(entry.amount)} for entry in adjustments],
+        "final": yuan(row["amount"] + adjusted) if row and adjustments else "",
+    }
+    return render(request, "incentives/statement.html", ctx)
