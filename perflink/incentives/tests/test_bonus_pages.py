@@ -209,3 +209,14 @@ def test_the_statement_of_someone_the_run_does_not_pay_says_so(
     assert response.status_code == 200 and 'id="not-paid"' in text(response)
     missing = session(world, "performance_admin").get(f"/links/bonus/{runs['draft'].pk}/people/999999/")
     assert missing.status_code == 404
+
+
+def test_the_statement_names_inputs_by_metric_not_by_code(world):
+    from perflink.incentives.views.bonus import _readable, input_names
+
+    make_scores(world)
+    with tenant_context(world.tenant):
+        names = input_names()
+    text = _readable("linked:claim_cycle_days ≤ 2; own:claim_payment_days = 0.5", names)
+    assert "linked:" not in text and "own:" not in text
+    assert "claim_cycle_days" not in text

@@ -34,6 +34,7 @@ from perflink.incentives.choices import BonusRunStatus
 from perflink.incentives.forms import BonusRunFilterForm, ReturnBonusRunForm, RunBonusForm
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan
 from perflink.ingest.views.common import render_page
+from perflink.metrics.models import MetricDefinition
 from perflink.org.selectors import get_employee, visible_employees
 from perflink.web.decorators import page
 
@@ -287,7 +288,32 @@ def bonus_run(request: HttpRequest, bonus_run_id: int) -> HttpResponse:
 # --- one person's statement ---------------------------------------------------------------------------------------
 
 
-def _line(line: dict[str, Any]) -> dict[str, Any]:
+def input_names() -> dict[str, str]:
+    """Input codes as people read them: ``linked:claim_cycle_days`` -> ``理赔周期（联动业务部门）``."""
+    names = dict(MetricDefinition.objects.values_list("code", "name"))
+    shown = {"score": str(gettext("own score"))}
+    for code, name in names.items():
+        shown[f"linked:{code}"] = str(gettext("%(metric)s (linked business units)") % {"metric": name})
+        shown[f"own:{code}"] = str(gettext("%(metric)s (own)") % {"metric": name})
+    return shown
+
+
+def _readable(text: Any, names: dict[str, str]) -> Any:
+    if not isinstance(text, str):
+        return text
+    # Longest codes first, so own:claim_payment_days is not half-replaced by a shorter code.
+    for code in sorted((c for c in names if c in text), key=len, reverse=True):
+        text = text.replace(code, names[code])
+    return text
+
+
+def _line(line: dict[str, Any], names: dict[str, str] | None = None) -> dict[str, Any]:
+    if names:
+        line = {
+            **line,
+            "detail": _readable(line.get("detail"), names),
+            "input": _readable(line.get("input"), names),
+        }
     return {
         **line,
         "kind_label": LINE_KINDS.get(line["kind"], line["kind"]),
@@ -305,6 +331,7 @@ def bonus_statement(request: HttpRequest, bonus_run_id: int, employee_id: int) -
     run = _visible_run(bonus_run_id)
     person = get_employee(request.user, employee_id)
     explained = statement(run, person.pk)
+    names = input_names()
     row = explained["amounts"]
     adjustments = list(BonusAdjustment.objects.filter(run=run, employee=person).order_by("at", "pk"))
     adjusted = sum((entry.amount for entry in adjustments), Decimal(0))
@@ -315,7 +342,7 @@ def bonus_statement(request: HttpRequest, bonus_run_id: int, employee_id: int) -
         "person": person,
         "paid": row is not None,
         "amount": yuan(row["amount"]) if row else "",
-        "lines": [_line(line) for line in explained["lines"]],
+        "lines": [_line(line, names) for line in explained["lines"]],
         "adjustments": [{"entry": entry, "amount": yuan(entry.amount)} for entry in adjustments],
         "final": yuan(row["amount"] + adjusted) if row and adjustments else "",
     }
