@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from perflink.core.context import current_actor
-from perflink.ingest.views.common import ago, render_page
+from perflink.core.htmx import ago, render_page
 from perflink.notify import selectors
 from perflink.notify.actions import do_mark_read
 from perflink.notify.choices import Kind

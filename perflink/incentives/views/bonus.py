@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from perflink.accounts.access import ACTIONS, can
 from perflink.core.context import current_actor
 from perflink.core.errors import Conflict, NotFound, PermissionDeniedError, ValidationFailed
+from perflink.core.htmx import render_page
 from perflink.incentives.bonus import (
     do_approve_bonus_run,
     do_publish_bonus_run,
@@ -33,7 +34,6 @@ from perflink.incentives.bonus import (
 from perflink.incentives.choices import BonusRunStatus
 from perflink.incentives.forms import BonusRunFilterForm, ReturnBonusRunForm, RunBonusForm
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan
-from perflink.ingest.views.common import render_page
 from perflink.metrics.models import MetricDefinition
 from perflink.org.selectors import get_employee, visible_employees
 from perflink.web.decorators import page

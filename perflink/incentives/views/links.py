@@ -23,13 +23,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from perflink.accounts.access import can
 from perflink.core.context import current_actor
 from perflink.core.errors import Conflict, NotFound, PermissionDeniedError, ValidationFailed
+from perflink.core.htmx import render_page
 from perflink.incentives.actions import do_decide_link, do_propose_link, do_withdraw_link, may_decide
 from perflink.incentives.choices import LinkStatus
 from perflink.incentives.forms import ACTIVE, ALL, STATUS_FILTERS, DecisionForm, LinkFilterForm, LinkForm
 from perflink.incentives.models import Link
 from perflink.incentives.selectors import get_link, latest_link_values, scope_unit_ids, visible_links
 from perflink.incentives.views.graph import build_graph, unit_caption
-from perflink.ingest.views.common import render_page
 from perflink.metrics.choices import Domain
 from perflink.metrics.models import MetricDefinition
 from perflink.metrics.views.result_rows import with_unit

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from perflink.core.context import current_actor
 from perflink.core.errors import Conflict
 from perflink.core.exports import safe_cell
+from perflink.core.htmx import render_page
 from perflink.ingest.actions import do_rollback_batch, quarantine_dir
 from perflink.ingest.choices import BatchStatus, Channel
 from perflink.ingest.cleaning import RULES
@@ -27,7 +28,7 @@ from perflink.ingest.forms import BATCH_SORTS, BatchFilterForm
 from perflink.ingest.kinds import KINDS
 from perflink.ingest.models import Batch
 from perflink.ingest.selectors import batches, get_batch
-from perflink.ingest.views.common import field_labels, render_page, source_systems
+from perflink.ingest.views.common import field_labels, source_systems
 from perflink.ingest.views.texts import reason_text
 from perflink.web.decorators import page
 

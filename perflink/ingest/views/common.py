@@ -1,42 +1,9 @@
-"""Helpers shared by the data-sources pages: rendering a page or its htmx fragment, small reads."""
+"""Helpers shared by the data-sources pages: small reads and figures (page rendering lives in core.htmx)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
-
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.utils import timezone
-from django.utils.cache import patch_vary_headers
-from django.utils.timesince import timesince
-from django.utils.translation import gettext
-
-from perflink.core.htmx import htmx_partial
 from perflink.ingest.kinds import EXTERNAL_ID, KindSpec
 from perflink.ingest.models import ImportMapping, SourceSystem
-
-
-def is_partial(request: HttpRequest) -> bool:
-    return htmx_partial(request) and request.headers.get("HX-History-Restore-Request") != "true"
-
-
-def render_page(
-    request: HttpRequest, full: str, partial: str, ctx: dict[str, Any], status: int = 200
-) -> HttpResponse:
-    fragment = is_partial(request)
-    response = render(request, partial if fragment else full, {**ctx, "is_partial": fragment}, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def hx_redirect(request: HttpRequest, url: str) -> HttpResponse:
-    """A redirect that htmx follows as a whole-page navigation."""
-    if htmx_partial(request):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return HttpResponseRedirect(url)
 
 
 def source_systems() -> list[SourceSystem]:
@@ -45,15 +12,6 @@ def source_systems() -> list[SourceSystem]:
 
 def saved_mappings() -> list[ImportMapping]:
     return list(ImportMapping.objects.order_by("name"))
-
-
-def ago(moment: datetime | None) -> str:
-    """How long ago, in words ("just now" under a minute, where timesince would say "0 minutes")."""
-    if moment is None:
-        return ""
-    if timezone.now() - moment < timedelta(minutes=1):
-        return gettext("just now")
-    return gettext("%(t)s ago") % {"t": timesince(moment)}
 
 
 def pct(share: float | None) -> str:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from perflink.core.context import current_actor
 from perflink.core.errors import DomainError
-from perflink.core.htmx import htmx_partial
+from perflink.core.htmx import htmx_partial, hx_redirect
 from perflink.ingest.actions import IngestRejected, IngestReport, do_ingest, source_system_for
 from perflink.ingest.choices import Channel
 from perflink.ingest.cleaning import RULES
@@ -37,7 +37,7 @@ from perflink.ingest.kinds import (
 from perflink.ingest.mappings import do_save_mapping
 from perflink.ingest.models import ImportMapping
 from perflink.ingest.roster import RosterRejected, RosterReport, sync_roster
-from perflink.ingest.views.common import field_labels, hx_redirect, saved_mappings, source_systems
+from perflink.ingest.views.common import field_labels, saved_mappings, source_systems
 from perflink.ingest.views.texts import file_problem_text, reason_text
 from perflink.ingest.views.uploads import (
     MAX_UPLOAD_BYTES,

@@ -7,10 +7,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from perflink.core.htmx import ago, is_partial, render_page
 from perflink.ingest.forms import HealthFilterForm
 from perflink.ingest.models import PullConnector
 from perflink.ingest.selectors import FeedHealth, batches, data_health
-from perflink.ingest.views.common import ago, is_partial, pct, render_page, source_systems
+from perflink.ingest.views.common import pct, source_systems
 from perflink.web.decorators import page
 
 RECENT_BATCHES = 8

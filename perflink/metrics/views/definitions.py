@@ -31,11 +31,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 from perflink.accounts.access import ACTIONS, can
 from perflink.core.context import current_actor
 from perflink.core.errors import NotFound, ValidationFailed
+from perflink.core.htmx import render_page
 from perflink.engine import formula as formulas
 from perflink.engine.calendar import WorkCalendar, chinese_calendar_years, overrides_from_notice
 from perflink.engine.metrics import MetricError, parse_metric
 from perflink.engine.periods import Period, PeriodError
-from perflink.ingest.views.common import render_page
 from perflink.metrics import library as product_library
 from perflink.metrics.actions import (
     check_definition,

@@ -29,8 +29,8 @@ from django.views.decorators.http import require_POST
 from perflink.accounts.access import can, scope_employees, scope_units
 from perflink.core.context import current_actor
 from perflink.core.errors import Conflict, NotFound, PermissionDeniedError, ValidationFailed
+from perflink.core.htmx import is_partial, render_page
 from perflink.engine.periods import Period, PeriodError, add_months
-from perflink.ingest.views.common import is_partial, render_page
 from perflink.metrics.actions import do_calculate, do_publish_run
 from perflink.metrics.api import scope_frame, visible_subjects
 from perflink.metrics.calc import MAX_CHANGES_KEPT

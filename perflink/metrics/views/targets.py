@@ -23,7 +23,7 @@ from perflink.accounts.access import can, scope_employees, unit_scope_q
 from perflink.core.context import current_actor
 from perflink.core.errors import ValidationFailed
 from perflink.core.exports import csv_bytes
-from perflink.ingest.views.common import render_page
+from perflink.core.htmx import render_page
 from perflink.ingest.views.uploads import upload_dir
 from perflink.metrics.actions import do_set_target
 from perflink.metrics.choices import TargetSource
