@@ -31,6 +31,7 @@ from perflink.audit.actions import record_event
 from perflink.core.context import Actor
 from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFailed
 from perflink.core.exports import safe_cell
+from perflink.core.frames import from_ipc, to_ipc
 from perflink.engine import run as engine_run
 from perflink.engine.incentives import PlanError, compute, parse_plan
 from perflink.engine.periods import Period
@@ -146,12 +147,6 @@ def _linked(frame: pl.DataFrame, values: pl.DataFrame, code: str) -> pl.Series:
     return frame.join(linked, on="unit_id", how="left").get_column("_linked")
 
 
-def _ipc(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_ipc(buffer, compression="zstd")
-    return buffer.getvalue()
-
-
 def do_run_bonus(
     plan: IncentivePlan, period_label: str, *, actor: Actor, timings: dict[str, float] | None = None
 ) -> BonusRun:
@@ -179,9 +174,9 @@ def do_run_bonus(
             total=result.total,
             total_before_pool=result.total_before_pool,
             people=result.amounts.height,
-            amounts=_ipc(result.amounts),
-            lines=_ipc(result.lines),
-            inputs=_ipc(frame),
+            amounts=to_ipc(result.amounts),
+            lines=to_ipc(result.lines),
+            inputs=to_ipc(frame),
             created_by_label=actor.label[:150],
         )
         record_event(
@@ -200,7 +195,7 @@ def do_run_bonus(
 
 
 def stored(run: BonusRun, name: str) -> pl.DataFrame:
-    return pl.read_ipc(io.BytesIO(bytes(getattr(run, name))))
+    return from_ipc(getattr(run, name))
 
 
 def statement(run: BonusRun, person_id: int) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,7 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from perflink.core.context import current_tenant
+from perflink.core.frames import to_ipc
 from perflink.engine import run as engine
 from perflink.engine.calendar import CalendarOverrides, WorkCalendar
 from perflink.engine.metrics import MetricSpec, parse_metric
@@ -287,12 +287,6 @@ def assignments(defs: Definitions, inputs: engine.Inputs, period: Period) -> pl.
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
-def _ipc(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_ipc(buffer, compression="zstd")
-    return buffer.getvalue()
-
-
 def _stored_inputs(run: CalcRun, kinds: Sequence[str]) -> dict[str, pl.DataFrame]:
     """Some of a run's stored input frames (reading back only what is needed)."""
     return run_inputs(run, kinds) if kinds else {}
@@ -406,7 +400,7 @@ def _persist(
     frames = {f"inputs.{kind}": frame for kind, frame in records.items() if kind not in reuse}
     frames.update(values=result.values, results=result.results, totals=result.totals)
     rows = [
-        CalcRunData(run=run, tenant_id=run.tenant_id, name=name, rows=f.height, data=_ipc(f))
+        CalcRunData(run=run, tenant_id=run.tenant_id, name=name, rows=f.height, data=to_ipc(f))
         for name, f in frames.items()
     ]
     rows += [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ import polars as pl
 from django.conf import settings
 from django.db import connection
 
-from perflink.engine.metrics import MetricSpec, window_bounds
+from perflink.engine.metrics import REF_TYPES, MetricSpec, reference_paths, window_bounds
 from perflink.engine.periods import Period
 from perflink.engine.run import Inputs
 from perflink.metrics.catalogue import LINKS, Source, sources
@@ -28,12 +28,7 @@ LOCAL = ZoneInfo(settings.TIME_ZONE)
 _TEXT_TYPES = {"str", "enum"}
 _INT_TYPES = {"int", "satisfaction", "employee", "unit", "requisition"}
 _FLOAT_TYPES = {"decimal", "money"}
-_ALWAYS = ("employee", "unit")
-REFS = {
-    "employee": "employee",
-    "unit": "unit",
-    "requisition": "requisition",
-}  # the roster is read whole: every run scores people and units
+_ALWAYS = ("employee", "unit")  # the roster is read whole: every run scores people and units
 
 
 # Rows whose ``key`` is among the ``anchor_key`` values of ``table`` rows dated in ``[low, high)``:
@@ -71,7 +66,7 @@ def plan(metrics: Mapping[str, MetricSpec], period: Period) -> dict[str, KindWin
         low, high = window_bounds(spec, period)
         if "." in spec.date_field:
             head, _, rest = spec.date_field.partition(".")
-            target = REFS.get(cat[spec.kind][head].type)
+            target = REF_TYPES.get(cat[spec.kind][head].type)
             if target is None or spec.window.type in ("open_at_end", "active"):
                 window.whole = True
             else:
@@ -112,7 +107,7 @@ def plan(metrics: Mapping[str, MetricSpec], period: Period) -> dict[str, KindWin
                 )
             other.ranges.append((_column(outcome.kind, outcome.date_field), low, reach, None, "", anchors))
         # Kinds reached through a reference (``requisition.opened_on``) are read whole: they are small.
-        reached = [(spec.kind, path) for path in _paths(spec)]
+        reached = [(spec.kind, path) for path in reference_paths(spec)]
         for _, outcome in spec.outcomes:
             outcome_paths = [outcome.match[0][0], outcome.date_field, outcome.field or ""]
             for cond in outcome.filters:
@@ -120,26 +115,10 @@ def plan(metrics: Mapping[str, MetricSpec], period: Period) -> dict[str, KindWin
             reached += [(outcome.kind, path) for path in outcome_paths if "." in path]
         for kind, path in reached:
             head = path.partition(".")[0]
-            target = {"employee": "employee", "unit": "unit", "requisition": "requisition"}.get(
-                cat[kind][head].type
-            )
+            target = REF_TYPES.get(cat[kind][head].type)
             if target:
                 wanted.setdefault(target, KindWindow()).whole = True
     return wanted
-
-
-def _paths(spec: MetricSpec) -> Iterable[str]:
-    assert spec.measure is not None
-    conds = [*spec.filters, *spec.measure.where]
-    for cond in conds:
-        yield from (p for p in (cond.field, cond.other) if p and "." in p)
-        if cond.duration:
-            yield from (p for p in (cond.duration.start, cond.duration.end) if "." in p)
-    if spec.measure.duration:
-        yield from (p for p in (spec.measure.duration.start, spec.measure.duration.end) if "." in p)
-    for path in (spec.measure.field, spec.subject.employee, spec.subject.unit, spec.date_field):
-        if path and "." in path:
-            yield path
 
 
 def _bound(day: dt.date, temporal: str) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 from perflink.accounts.choices import Role
 from perflink.accounts.models import User
 from perflink.core.errors import NotFound
+from perflink.core.frames import from_ipc
 from perflink.engine.periods import Period
 from perflink.metrics.choices import SubjectLevel
 from perflink.metrics.models import CalcRun, CalcRunData, Season, Template, TemplateVersion
@@ -132,7 +132,7 @@ def run_frame(run: CalcRun, name: str) -> pl.DataFrame:
     row = CalcRunData.objects.select_related("shared").filter(run=run, name=name).first()
     if row is None:
         raise NotFound(f"run {run} has no stored frame {name!r}")
-    return pl.read_ipc(io.BytesIO(_blob(row)))
+    return from_ipc(_blob(row))
 
 
 def run_inputs(run: CalcRun, kinds: Iterable[str] | None = None) -> dict[str, pl.DataFrame]:
@@ -140,7 +140,7 @@ def run_inputs(run: CalcRun, kinds: Iterable[str] | None = None) -> dict[str, pl
     rows = CalcRunData.objects.select_related("shared").filter(run=run, name__startswith="inputs.")
     if kinds is not None:
         rows = rows.filter(name__in=[f"inputs.{kind}" for kind in kinds])
-    return {row.name.removeprefix("inputs."): pl.read_ipc(io.BytesIO(_blob(row))) for row in rows}
+    return {row.name.removeprefix("inputs."): from_ipc(_blob(row)) for row in rows}
 
 
 def input_blobs(run: CalcRun) -> dict[str, tuple[int, int]]:

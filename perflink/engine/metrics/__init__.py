@@ -39,7 +39,7 @@ met (an unpaid commission is not paid on time): filter out nulls first where the
 """
 
 from perflink.engine.metrics.compute import PREPARED_COLUMNS as PREPARED_COLUMNS
-from perflink.engine.metrics.compute import aggregate, prepare, prepare_plan, window_bounds
+from perflink.engine.metrics.compute import aggregate, prepare, prepare_plan, reference_paths, window_bounds
 from perflink.engine.metrics.parse import parse_metric
 from perflink.engine.metrics.spec import (
     AGGREGATES,
@@ -81,5 +81,6 @@ __all__ = [
     "parse_metric",
     "prepare",
     "prepare_plan",
+    "reference_paths",
     "window_bounds",
 ]

@@ -155,28 +155,25 @@ class _Frame:
             expr = _compare(column, dtype, cond.op, cond.value)
         return expr.fill_null(False)
 
-    def paths(self) -> list[str]:
-        """Every ``ref.field`` path the metric reads from its own kind."""
-        spec = self.spec
-        assert spec.measure is not None
-        paths: list[str] = []
-        conds = list(spec.filters) + list(spec.measure.where)
-        for cond in conds:
-            for path in (cond.field, cond.other):
-                if path and "." in path:
-                    paths.append(path)
-            if cond.duration:
-                paths += [p for p in (cond.duration.start, cond.duration.end) if "." in p]
-        if spec.measure.duration:
-            paths += [p for p in (spec.measure.duration.start, spec.measure.duration.end) if "." in p]
-        for path in (spec.measure.field, spec.subject.employee, spec.subject.unit, spec.date_field):
-            if path and "." in path:
-                paths.append(path)
-        for _, outcome in spec.outcomes:
-            ours = outcome.match[0][1]
-            if "." in ours:
-                paths.append(ours)
-        return paths
+
+def reference_paths(spec: MetricSpec) -> list[str]:
+    """Every ``ref.field`` path a base metric reads from its own kind (the engine joins them; the loader reads
+    the referenced kinds)."""
+    assert spec.measure is not None
+    paths: list[str] = []
+    for cond in (*spec.filters, *spec.measure.where):
+        paths += [p for p in (cond.field, cond.other) if p and "." in p]
+        if cond.duration:
+            paths += [p for p in (cond.duration.start, cond.duration.end) if "." in p]
+    if spec.measure.duration:
+        paths += [p for p in (spec.measure.duration.start, spec.measure.duration.end) if "." in p]
+    paths += [
+        p
+        for p in (spec.measure.field, spec.subject.employee, spec.subject.unit, spec.date_field)
+        if p and "." in p
+    ]
+    paths += [outcome.match[0][1] for _, outcome in spec.outcomes if "." in outcome.match[0][1]]
+    return paths
 
 
 PREPARED_COLUMNS: Final = ("_rid", "_version", "_date", "_emp", "_unit", "_x", "_hit", "_provisional")
@@ -222,7 +219,7 @@ def prepare_plan(
     assert spec.kind is not None and spec.measure is not None and spec.date_field is not None
     kind, measure = spec.kind, spec.measure
     work = _Frame(spec, kind, records, catalogue, calendar, missing_years)
-    frame = work.with_paths(records[kind].lazy(), kind, work.paths())
+    frame = work.with_paths(records[kind].lazy(), kind, reference_paths(spec))
     schema = frame.collect_schema()
     date_col = work.column(kind, spec.date_field)
     low, high = window_bounds(spec, period)
