@@ -8,7 +8,9 @@ Pure and columnar: the caller loads the period's records as frames once (:class:
 2. derived metrics: formulas over the values of the same subject, in dependency order;
 3. scoring: each subject's template items, with the subject's target (or the template's default) and the item's
    rule; a functional unit's item may read its parent unit's value (``scope="parent"``: a branch's finance
-   department is scored on the branch's claims);
+   department is scored on the branch's claims), or the business outcome of the units it is linked to
+   (``scope="linked"``: the mean of the metric over the business units that confirmed a link with the subject's
+   unit, e.g. HR scored on the 3-month attainment of the sales units that asked for the hires);
 4. totals: ``Σ points × weight / Σ weight`` over the items that could be scored, rounded half up once; the share
    of the weight behind it is kept, so a thin total is never shown as a full one.
 """
@@ -43,6 +45,8 @@ from perflink.engine.scoring import (
 
 __all__ = [
     "ENGINE_VERSION",
+    "LINKED",
+    "LINK_SCHEMA",
     "Inputs",
     "Item",
     "RunResult",
@@ -51,6 +55,7 @@ __all__ = [
     "compute_values",
     "fingerprint",
     "kinds_read",
+    "linked_values",
     "rerun",
     "run",
     "score_subjects",
@@ -60,6 +65,10 @@ SCORING_THREADS: Final = max(2, min(4, os.cpu_count() or 2))
 
 # Bumped whenever a change to the engine may change a number: part of every run's fingerprint.
 ENGINE_VERSION: Final = "4.0"
+
+# A confirmed link: the functional unit is scored on ``metric`` of the business unit (``scope="linked"``).
+LINK_SCHEMA: Final = {"functional_unit_id": pl.Int64, "business_unit_id": pl.Int64, "metric": pl.String}
+LINKED: Final = "linked"  # the value_level of a line that reads its linked business units' mean
 
 VALUE_SCHEMA: Final = {
     "metric": pl.String,
@@ -88,7 +97,7 @@ class Item:
     weight: Decimal
     rule: Rule
     target: Decimal | None = None
-    scope: Literal["self", "parent"] = "self"
+    scope: Literal["self", "parent", "linked"] = "self"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,11 +248,13 @@ def score_subjects(
     assignments: pl.DataFrame,
     targets: pl.DataFrame,
     inputs: Inputs,
+    links: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Score each assigned subject on its template: ``(results, totals)``.
 
     ``assignments``: ``level, subject_id, template``. ``targets``: ``level, subject_id, metric, target``
-    (Float64); a subject without its own target takes the template item's default.
+    (Float64); a subject without its own target takes the template item's default. ``links``
+    (:data:`LINK_SCHEMA`): the confirmed links that ``scope="linked"`` items read.
     """
     item_rows = [
         {
@@ -291,16 +302,25 @@ def score_subjects(
         .with_columns(
             pl.when(pl.col("scope") == "parent")
             .then(pl.col("parent_level"))
+            .when(pl.col("scope") == LINKED)
+            .then(pl.lit(LINKED))
             .otherwise(pl.col("level"))
             .alias("value_level"),
-            pl.when(pl.col("scope") == "parent")
+            # A linked line reads the links of the subject's unit: the unit itself, or an employee's unit.
+            pl.when(
+                (pl.col("scope") == "parent")
+                | ((pl.col("scope") == LINKED) & (pl.col("level") == "employee"))
+            )
             .then(pl.col("parent_id"))
             .otherwise(pl.col("subject_id"))
             .alias("value_subject_id"),
         )
         .drop("parent_level", "parent_id")
     )
-    # Step 2: the value (0 for a count or sum without records) and the target.
+    # Step 2: the value (0 for a count or sum without records; a linked line without links has none) and the
+    # target.
+    if items.get_column("scope").eq(LINKED).any():
+        values = pl.concat([values, linked_values(values, links)])
     rows = rows.join(
         values.rename({"level": "value_level", "subject_id": "value_subject_id"}),
         on=["metric", "value_level", "value_subject_id"],
@@ -308,7 +328,9 @@ def score_subjects(
     )
     zero_metrics = [code for code, spec in metrics.items() if spec.zero_when_empty]
     rows = rows.with_columns(
-        pl.when(pl.col("value").is_null() & pl.col("metric").is_in(zero_metrics))
+        pl.when(
+            pl.col("value").is_null() & pl.col("metric").is_in(zero_metrics) & (pl.col("scope") != LINKED)
+        )
         .then(pl.lit(0.0))
         .otherwise(pl.col("value"))
         .alias("value"),
@@ -355,6 +377,33 @@ def score_subjects(
     return results, totals
 
 
+def linked_values(values: pl.DataFrame, links: pl.DataFrame | None) -> pl.DataFrame:
+    """Per functional unit and linked metric: the mean of the metric over the linked business units that have
+    a value (level :data:`LINKED`, ``subject_id`` = the functional unit), ``n`` summed, provisional if any is."""
+    if links is None or links.is_empty():
+        return pl.DataFrame(schema=VALUE_SCHEMA)
+    business = values.filter(pl.col("level") == "unit").rename({"subject_id": "business_unit_id"})
+    return (
+        links.unique()
+        .join(business, on=["metric", "business_unit_id"], how="inner")
+        .filter(pl.col("value").is_not_null())
+        .group_by("metric", "functional_unit_id")
+        .agg(
+            pl.col("value").mean().round(VALUE_DECIMALS),
+            pl.col("n").sum().cast(pl.Int64),
+            pl.col("provisional").any(),
+        )
+        .select(
+            "metric",
+            pl.lit(LINKED).alias("level"),
+            pl.col("functional_unit_id").alias("subject_id"),
+            "value",
+            "n",
+            "provisional",
+        )
+    )
+
+
 def _totals(results: pl.DataFrame) -> pl.DataFrame:
     scored = pl.col("status") == Status.SCORED.value
     points_cent = (pl.col("points").cast(pl.Float64) * 100).round(0).cast(pl.Int128)
@@ -395,11 +444,12 @@ def run(
     *,
     calendar: WorkCalendar | None = None,
     as_of: dt.date | None = None,
+    links: pl.DataFrame | None = None,
 ) -> RunResult:
     """The whole run for one period (see the module docstring)."""
     values, missing = compute_values(metrics, inputs, catalogue, period, calendar=calendar, as_of=as_of)
     values = values.sort("metric", "level", "subject_id")
-    results, totals = score_subjects(values, metrics, templates, assignments, targets, inputs)
+    results, totals = score_subjects(values, metrics, templates, assignments, targets, inputs, links)
     results = results.sort("level", "subject_id", "template", "item")
     return RunResult(values=values, results=results, totals=totals, missing_years=missing)
 
@@ -429,6 +479,7 @@ def rerun(
     changed_kinds: Collection[str],
     calendar: WorkCalendar | None = None,
     as_of: dt.date | None = None,
+    links: pl.DataFrame | None = None,
 ) -> RunResult:
     """The same run after records of ``changed_kinds`` changed, recomputing only what they can move.
 
@@ -479,6 +530,20 @@ def rerun(
             previous.values.join(values, on=list(VALUE_SCHEMA), how="anti", nulls_equal=True).select(keys),
         ]
     ).unique()
+    # A moved business value moves the linked value of every functional unit linked to it.
+    if links is not None and not links.is_empty():
+        moved = pl.concat(
+            [
+                moved,
+                moved.filter(pl.col("level") == "unit")
+                .join(
+                    links.rename({"business_unit_id": "subject_id"}), on=["metric", "subject_id"], how="inner"
+                )
+                .select(
+                    "metric", pl.lit(LINKED).alias("level"), pl.col("functional_unit_id").alias("subject_id")
+                ),
+            ]
+        ).unique()
     touched = (
         previous.results.join(
             moved.rename({"level": "value_level", "subject_id": "value_subject_id"}),
@@ -491,7 +556,7 @@ def rerun(
     # Step 3: score the touched subjects again; carry everyone else over.
     subjects = ["level", "subject_id"]
     again = assignments.join(touched, on=subjects, how="semi")
-    results, totals = score_subjects(values, metrics, templates, again, targets, inputs)
+    results, totals = score_subjects(values, metrics, templates, again, targets, inputs, links)
     results = pl.concat(
         [previous.results.join(touched, on=subjects, how="anti"), results.select(previous.results.columns)]
     ).sort("level", "subject_id", "template", "item")

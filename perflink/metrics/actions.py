@@ -136,6 +136,13 @@ def do_save_season(
     return season
 
 
+def _measured_for_units(code: str, definition: Mapping[str, Any]) -> bool:
+    try:
+        return parse_metric(code, dict(definition), catalogue()).subject.unit
+    except MetricError:
+        return False
+
+
 def check_items(items: Sequence[Mapping[str, Any]], level: str) -> list[dict[str, Any]]:
     """Validate a template version's items; the message names the item and the field."""
     if not items:
@@ -184,7 +191,13 @@ def check_items(items: Sequence[Mapping[str, Any]], level: str) -> list[dict[str
             target = None
         scope = item.get("scope", Scope.SELF)
         if scope not in Scope.values:
-            raise ValidationFailed(f"{where}.scope: must be self or parent", field=f"{where}.scope")
+            raise ValidationFailed(f"{where}.scope: must be self, parent or linked", field=f"{where}.scope")
+        if scope == Scope.LINKED and not _measured_for_units(code, metric.definition):
+            raise ValidationFailed(
+                f"{where}.scope: a linked item reads the business units' value, but {code} is not measured "
+                "for units",
+                field=f"{where}.scope",
+            )
         cleaned.append(
             {
                 "metric": code,

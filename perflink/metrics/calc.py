@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 import polars as pl
+from django.apps import apps
 from django.db import connection
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
@@ -58,6 +59,7 @@ class Definitions:
     template_meta: dict[str, dict[str, Any]]
     targets: pl.DataFrame
     snapshot: dict[str, Any] = field(default_factory=dict)
+    links: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=engine.LINK_SCHEMA))
 
     @property
     def rules_hash(self) -> str:
@@ -111,8 +113,26 @@ def _stamp(period: Period) -> str:
         list(Season.objects.order_by("pk").values_list("pk", "code", "year", "starts_on", "ends_on")),
         targets,
         calendar_snapshot(),
+        confirmed_links().rows(),
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def confirmed_links() -> pl.DataFrame:
+    """The confirmed business–function links (:data:`engine.LINK_SCHEMA`) that ``scope="linked"`` template
+    items read. Links belong to the incentives app, which builds on this one: it is looked up by name so that
+    metrics never imports it (and runs without links where the app is not installed)."""
+    try:
+        link_model = apps.get_model("incentives", "Link")
+    except LookupError:
+        return pl.DataFrame(schema=engine.LINK_SCHEMA)
+    rows = (
+        link_model.objects.filter(status="confirmed")
+        .order_by("functional_unit_id", "business_unit_id", "business_metric__code")
+        .values_list("functional_unit_id", "business_unit_id", "business_metric__code")
+        .distinct()
+    )
+    return pl.DataFrame(list(rows), schema=engine.LINK_SCHEMA, orient="row")
 
 
 def definitions(period: Period) -> Definitions:
@@ -176,13 +196,15 @@ def _build_definitions(period: Period) -> Definitions:
         schema={"level": pl.String, "subject_id": pl.Int64, "metric": pl.String, "target": pl.Float64},
         orient="row",
     )
+    links = confirmed_links()
     snapshot = {
         "metrics": {m.code: {"version": m.version, "definition": m.definition} for m in rows},
         "templates": meta,
         "targets": targets.sort("level", "subject_id", "metric").rows(),
         "calendar": calendar_snapshot(),
+        "links": links.rows(),
     }
-    return Definitions(metrics, templates, meta, targets, snapshot)
+    return Definitions(metrics, templates, meta, targets, snapshot, links)
 
 
 def definitions_from_snapshot(snapshot: Mapping[str, Any]) -> Definitions:
@@ -213,7 +235,10 @@ def definitions_from_snapshot(snapshot: Mapping[str, Any]) -> Definitions:
         schema={"level": pl.String, "subject_id": pl.Int64, "metric": pl.String, "target": pl.Float64},
         orient="row",
     )
-    return Definitions(metrics, templates, dict(snapshot["templates"]), targets, dict(snapshot))
+    links = pl.DataFrame(
+        [tuple(row) for row in snapshot.get("links", [])], schema=engine.LINK_SCHEMA, orient="row"
+    )
+    return Definitions(metrics, templates, dict(snapshot["templates"]), targets, dict(snapshot), links)
 
 
 @dataclass(frozen=True)
@@ -238,6 +263,7 @@ def reproduce(run: CalcRun) -> Reproduction:
         period,
         calendar=work_calendar(run.rules.get("calendar", {"days": [], "years": []})),
         as_of=run.as_of,
+        links=defs.links,
     )
     differences = {}
     for name, frame in (("values", result.values), ("results", result.results), ("totals", result.totals)):
@@ -458,6 +484,7 @@ def execute(
             changed_kinds=changed_kinds,
             calendar=work_calendar(),
             as_of=as_of,
+            links=defs.links,
         )
     else:
         result = engine.run(
@@ -470,6 +497,7 @@ def execute(
             period,
             calendar=work_calendar(),
             as_of=as_of,
+            links=defs.links,
         )
     t2 = time.perf_counter()
     summary: dict[str, Any] = {

@@ -21,6 +21,7 @@ class SubjectLevel(models.TextChoices):
 class Scope(models.TextChoices):
     SELF = "self", _("Own value")
     PARENT = "parent", _("Parent unit's value")
+    LINKED = "linked", _("Linked business units' value")
 
 
 class CalendarDayKind(models.TextChoices):

@@ -16,6 +16,7 @@ import polars as pl
 from perflink.core.errors import NotFound
 from perflink.engine.metrics import Level, MetricSpec, parse_metric, prepare
 from perflink.engine.periods import Period
+from perflink.engine.run import LINKED
 from perflink.metrics.calc import work_calendar
 from perflink.metrics.catalogue import catalogue, field_label, value_label
 from perflink.metrics.models import CalcRun
@@ -38,7 +39,8 @@ class Explanation:
     record_count: int = 0
     changed_records: list[dict[str, Any]] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)  # for a derived metric: the metrics it combines
-    value_from: tuple[str, int] | None = None  # (level, id) when the line reads its parent unit's value
+    # (level, id) when the line reads another subject's value: its parent unit's, or ("linked", functional unit)
+    value_from: tuple[str, int] | None = None
 
 
 def _subtree(units: pl.DataFrame, unit_id: int) -> list[int]:
@@ -97,7 +99,12 @@ def explain(run: CalcRun, level: str, subject_id: int, metric: str) -> Explanati
         calendar=work_calendar(),
         as_of=run.as_of,
     )
-    if value_level == Level.EMPLOYEE:
+    if value_level == LINKED:
+        # A linked line: the records of every business unit linked to the functional unit for this metric.
+        business = [b for f, b, m in run.rules.get("links", []) if f == value_subject and m == metric]
+        reach = {u for b in business for u in (_subtree(frames.units, b) if spec.subject.rollup else [b])}
+        mine = prepared.filter(pl.col("_unit").is_in(sorted(reach)))
+    elif value_level == Level.EMPLOYEE:
         mine = prepared.filter(pl.col("_emp") == value_subject)
     elif spec.subject.rollup:
         mine = prepared.filter(pl.col("_unit").is_in(_subtree(frames.units, value_subject)))

@@ -541,3 +541,131 @@ def test_rerun_after_a_change_equals_a_full_run_and_recomputes_only_what_moved()
     # Agent 11: 20,000 / 100,000 = 20% → 20 points × 0.7 = 14.00; the team falls to the first band (100,000).
     assert total_of(partial, 11)["score"] == Decimal("14.00")
     assert result_of(partial, 2, "premium", "unit")["points"] == Decimal("60.00")
+
+
+# --- linked items: a functional unit scored on the business outcome of the units linked to it ------------------
+
+HR_TEMPLATE = Template(
+    "hr",
+    (
+        # The sales team's premium, read through the link: 1 point per percentage point of 250,000.
+        Item(
+            "premium",
+            Decimal(60),
+            parse_rule({"kind": "linear", "per_point": "1", "cap": "120"}),
+            Decimal(250_000),
+            scope="linked",
+        ),
+        Item(
+            "new_agent_retention",
+            Decimal(40),
+            parse_rule({"kind": "threshold", "points_met": "100"}),
+            Decimal(50),
+        ),
+    ),
+)
+HR_LINKS = pl.DataFrame(
+    {"functional_unit_id": [3], "business_unit_id": [2], "metric": ["premium"]},
+    schema={"functional_unit_id": pl.Int64, "business_unit_id": pl.Int64, "metric": pl.String},
+)
+NO_TARGETS = pl.DataFrame(
+    schema={"level": pl.String, "subject_id": pl.Int64, "metric": pl.String, "target": pl.Float64}
+)
+HR_ASSIGNMENTS = pl.DataFrame(
+    {"level": ["unit", "employee", "unit"], "subject_id": [3, 20, 2], "template": ["hr", "hr", "team"]}
+)
+
+
+def hr_run(inputs: Inputs | None = None, links: pl.DataFrame | None = HR_LINKS):
+    return run(
+        specs(),
+        {"hr": HR_TEMPLATE, "team": TEAM_TEMPLATE},
+        inputs or world(),
+        HR_ASSIGNMENTS,
+        NO_TARGETS,
+        CATALOGUE,
+        MARCH,
+        calendar=CAL,
+        as_of=D(2026, 11, 1),
+        links=links,
+    )
+
+
+def test_a_linked_item_scores_the_functional_unit_on_its_linked_business_units_outcome():
+    result = hr_run()
+    line = result_of(result, 3, "premium", "unit")
+    # HR 3 is linked to team 2, whose March premium is 200,000: 200,000 / 250,000 = 80% → 80 points.
+    assert (line["value_level"], line["value_subject_id"], line["value"]) == ("linked", 3, 200_000.0)
+    assert line["points"] == Decimal("80.00")
+    # Retention of March's arrivals recruited by HR 3: agent 12 stays, agent 11 leaves on 1 May → 50% → met.
+    # Total: 80 × 0.6 + 100 × 0.4 = 88.00.
+    assert total_of(result, 3, "unit")["score"] == Decimal("88.00")
+    # An HR employee reads their unit's links.
+    assert result_of(result, 20, "premium")["value"] == 200_000.0
+    # Nothing else moves: the team is scored on its own premium as before.
+    assert result_of(result, 2, "premium", "unit")["points"] == Decimal("80.00")
+
+
+def test_without_a_confirmed_link_the_linked_item_has_no_value_never_zero():
+    result = hr_run(links=None)
+    line = result_of(result, 3, "premium", "unit")
+    # premium is a sum (a real 0 without records), but without a link there is nothing to read: not 0.
+    assert line["value"] is None
+    assert (line["status"], line["points"]) == ("missing_value", None)
+    assert total_of(result, 3, "unit")["coverage"] == "partial"
+
+
+def test_linked_values_average_the_linked_units_that_have_a_value():
+    values = pl.DataFrame(
+        {
+            "metric": ["cycle", "cycle", "cycle", "other"],
+            "level": ["unit", "unit", "unit", "unit"],
+            "subject_id": [5, 6, 7, 5],
+            "value": [1.6, 2.0, None, 9.0],
+            "n": [10, 30, 0, 1],
+            "provisional": [False, True, False, False],
+        }
+    )
+    links = pl.DataFrame(
+        {"functional_unit_id": [3, 3, 3, 4], "business_unit_id": [5, 6, 7, 5], "metric": ["cycle"] * 4},
+        schema={"functional_unit_id": pl.Int64, "business_unit_id": pl.Int64, "metric": pl.String},
+    )
+    from perflink.engine.run import linked_values
+
+    got = {row["subject_id"]: row for row in linked_values(values, links).iter_rows(named=True)}
+    assert got[3]["value"] == pytest.approx(1.8)  # (1.6 + 2.0) / 2; unit 7 has no value and is left out
+    assert (got[3]["n"], got[3]["provisional"], got[3]["level"]) == (40, True, "linked")
+    assert got[4]["value"] == 1.6
+
+
+def test_rerun_moves_a_linked_line_when_the_business_outcome_moves():
+    before = hr_run()
+    inputs = world()
+    records = dict(inputs.records)
+    records["policy"] = records["policy"].with_columns(
+        pl.when(pl.col("id") == 3)
+        .then(20_000.0)
+        .otherwise(pl.col("first_year_premium"))
+        .alias("first_year_premium")
+    )
+    changed = Inputs(records=records, units=inputs.units, employees=inputs.employees)
+    partial = rerun(
+        before,
+        specs(),
+        {"hr": HR_TEMPLATE, "team": TEAM_TEMPLATE},
+        changed,
+        HR_ASSIGNMENTS,
+        NO_TARGETS,
+        CATALOGUE,
+        MARCH,
+        changed_kinds={"policy"},
+        calendar=CAL,
+        as_of=D(2026, 11, 1),
+        links=HR_LINKS,
+    )
+    full = hr_run(changed)
+    assert partial.results.equals(full.results)
+    assert partial.totals.equals(full.totals)
+    # Team 2 now sold 100,000: HR's linked line falls to 40% → 40 points; total 40 × 0.6 + 40 = 64.00.
+    assert result_of(partial, 3, "premium", "unit")["points"] == Decimal("40.00")
+    assert total_of(partial, 3, "unit")["score"] == Decimal("64.00")

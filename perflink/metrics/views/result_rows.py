@@ -330,6 +330,7 @@ def scorecard_cards(
             .to_list()
         ).values_list("pk", "name")
     )
+    linked = linked_sources(run, results.filter(pl.col("scope") == "linked"))
     lines: dict[str, list[dict[str, Any]]] = {}
     for row in results.iter_rows(named=True):
         code = row["metric"]
@@ -358,6 +359,13 @@ def scorecard_cards(
                 "provisional": bool(row["provisional"]),
                 "from_parent": from_parent,
                 "parent_name": parents.get(row["value_subject_id"], "") if from_parent else "",
+                "linked": row["scope"] == "linked",
+                "linked_from": [
+                    {"name": source["name"], "value": with_unit(source["value"], unit)}
+                    for source in linked.get((code, row["value_subject_id"]), [])
+                ]
+                if row["scope"] == "linked"
+                else [],
                 "explain_url": explain_url(code, key),
             }
         )
@@ -384,6 +392,34 @@ def scorecard_cards(
             }
         )
     return cards
+
+
+def linked_sources(run: CalcRun, lines: pl.DataFrame) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """For linked lines (``scope="linked"``): per (metric, functional unit), the business units linked to it by
+    the confirmed links the run read, each with its value in the run (``None`` when it had none)."""
+    wanted = {
+        (r["metric"], r["value_subject_id"])
+        for r in lines.select("metric", "value_subject_id").iter_rows(named=True)
+    }
+    pairs = [(f, b, m) for f, b, m in run.rules.get("links", []) if (m, f) in wanted]
+    if not pairs:
+        return {}
+    business = sorted({b for _, b, _ in pairs})
+    names = dict(OrgUnit.objects.filter(pk__in=business).values_list("pk", "name"))
+    values = run_frame(run, "values").filter(
+        (pl.col("level") == "unit") & pl.col("subject_id").is_in(business)
+    )
+    found = {(r["metric"], r["subject_id"]): r["value"] for r in values.iter_rows(named=True)}
+    out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for functional, business_id, metric in sorted(pairs, key=lambda p: (p[0], names.get(p[1], ""), p[1])):
+        out.setdefault((metric, functional), []).append(
+            {
+                "id": business_id,
+                "name": names.get(business_id, f"#{business_id}"),
+                "value": found.get((metric, business_id)),
+            }
+        )
+    return out
 
 
 def open_line(cards: list[dict[str, Any]], metric: str, explanation: dict[str, Any]) -> None:
@@ -418,7 +454,16 @@ def explanation_context(
     unit = str(definition.get("unit", ""))
     line = result.line or {}
     value_from_name = ""
-    if result.value_from is not None:
+    linked_from: list[dict[str, Any]] = []
+    if result.value_from is not None and result.value_from[0] == "linked":
+        lines = run_frame(run, "results").filter(
+            (pl.col("level") == level) & (pl.col("subject_id") == subject_id) & (pl.col("metric") == metric)
+        )
+        linked_from = [
+            {**source, "value": with_unit(source["value"], unit)}
+            for source in linked_sources(run, lines).get((metric, result.value_from[1]), [])
+        ]
+    elif result.value_from is not None:
         value_level, value_id = result.value_from
         model = OrgUnit if value_level == "unit" else Employee
         value_from_name = model.objects.filter(pk=value_id).values_list("name", flat=True).first() or ""
@@ -449,7 +494,10 @@ def explanation_context(
         items = run.rules.get("templates", {}).get(line["template"], {}).get("items", [])
         if line["item"] < len(items):
             rule = items[line["item"]].get("rule") or {}
-    hide_records = result.value_from is not None and not may_see(*result.value_from)
+    if linked_from:  # a linked line's records are the business units': listed only if all are in scope
+        hide_records = not all(may_see("unit", source["id"]) for source in linked_from)
+    else:
+        hide_records = result.value_from is not None and not may_see(*result.value_from)
     records = [] if hide_records else result.records[:EXPLAIN_ROWS]
     field_names: list[str] = list(records[0]["fields"]) if records else []
     return {
@@ -474,6 +522,7 @@ def explanation_context(
         if result.line
         else None,
         "value_from_name": value_from_name,
+        "linked_from": linked_from,
         "inputs": inputs,
         "record_count": result.record_count,
         "records_shown": len(records),
