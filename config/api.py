@@ -207,6 +207,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _register_routers() -> None:
     from perflink.accounts.api import router as accounts_router
     from perflink.audit.api import router as audit_router
+    from perflink.collab.api import router as collab_router
     from perflink.incentives.api import router as incentives_router
     from perflink.ingest.api import router as ingest_router
     from perflink.metrics.api import router as metrics_router
@@ -218,6 +219,7 @@ def _register_routers() -> None:
     api.add_router("/", ingest_router)
     api.add_router("/", metrics_router)
     api.add_router("/", incentives_router)
+    api.add_router("/", collab_router)
 
 
 _register_routers()

@@ -121,6 +121,10 @@ def test_me_describes_the_logged_in_user_and_what_they_may_do(world: World) -> N
         "links.view",
         "links.propose",
         "links.decide",
+        "demands.view",
+        "demands.raise",
+        "demands.respond",
+        "demands.comment",
     }
 
 

@@ -30,6 +30,7 @@ from perflink.accounts.access import TOKEN_ACTIONS, can
 from perflink.accounts.actions import do_create_token
 from perflink.accounts.models import ApiToken
 from perflink.audit.models import AuditEvent
+from perflink.collab.tests.factories import make_demands
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
 from perflink.core.models import TenantOwned
@@ -73,6 +74,7 @@ class Tenant:
     link_id: int = 0
     plan_id: int = 0
     bonus_run_id: int = 0
+    demand_id: int = 0
 
 
 # --- what each parameter refers to ------------------------------------------------------------------
@@ -91,6 +93,7 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "link_id": lambda t: t.link_id,
     "plan_id": lambda t: t.plan_id,
     "bonus_run_id": lambda t: t.bonus_run_id,
+    "demand_id": lambda t: t.demand_id,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
 UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "collab", "kind": "claim"}  # a module's slug, a record kind
@@ -109,6 +112,8 @@ REFERENCES: dict[str, Callable[[Tenant], int]] = {
     "functional_unit_id": lambda t: t.world.hr.pk,
     "plan_id": lambda t: t.plan_id,
     "business_unit_id": lambda t: t.world.sales.pk,
+    "requesting_unit_id": lambda t: t.world.sales.pk,
+    "serving_unit_id": lambda t: t.world.hr.pk,
 }
 # Body fields that are plain values, not references.
 PLAIN_BODY_FIELDS = {
@@ -121,12 +126,13 @@ PLAIN_BODY_FIELDS = {
     "timeout_seconds", "definition", "domain", "description", "description_en", "is_active", "items",
     "season_code", "valid_from", "valid_to", "note", "year", "starts_on", "ends_on", "period", "value", "metric",
     "functional_metric", "business_metric", "rationale", "amount", "reason", "periods", "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
+    "title", "spec", "rule", "accept_within_working_days", "plan", "requisition", "text", "as_of",  # demands (the requisition by its number in the HR data)
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
 PLAIN_QUERY_PARAMS = {
     "q", "unit_type", "category", "kind", "include_subunits", "employment_type", "status", "sort",
     "limit", "offset", "action", "actor", "object_type", "date_from", "date_to", "domain", "period", "year",
-    "level", "template", "metric",
+    "level", "template", "metric", "as_of",
 }  # fmt: skip
 # Page query strings that htmx and links use to point at an object.
 WEB_QUERY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
@@ -208,12 +214,27 @@ def metrics_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/api/v1/bonus-runs"): {"plan_id": plan_of(world), "period": "2026-03"},
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/submit"): {},
         ("post", "/api/v1/plans/{plan_id}/what-if"): {"definition": FINANCE_PLAN, "periods": ["2026-03"]},
+        ("post", "/api/v1/plans/{plan_id}/bases"): {
+            "records": [{"employee_no": world.staff.employee_no, "base": "12000.00", "valid_from": "2026-01-01"}],
+        },
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/approve"): {},
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/return"): {"reason": "口径需复核"},
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/publish"): {},
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/adjustments"): {
             "employee_id": world.staff.pk, "amount": "100.00", "reason": "补发",
         },
+        ("post", "/api/v1/demands"): {
+            "kind": "recruitment", "title": "招聘20名代理人", "requesting_unit_id": world.sales.pk,
+            "serving_unit_id": world.hr.pk, "spec": {"positions": 20, "arrival_days": 10, "per_hire_target": "100000"},
+        },
+        ("post", "/api/v1/demands/{demand_id}/accept"): {"plan": "内推与校招", "requisition": "REQ-2026-001"},
+        ("post", "/api/v1/demands/{demand_id}/decline"): {"reason": "编制已满"},
+        ("post", "/api/v1/demands/{demand_id}/start"): {"note": ""},
+        ("post", "/api/v1/demands/{demand_id}/deliver"): {"note": "已到岗"},
+        ("post", "/api/v1/demands/{demand_id}/withdraw"): {"reason": "需求取消"},
+        ("post", "/api/v1/demands/{demand_id}/comments"): {"text": "请尽快安排"},
+        ("post", "/api/v1/demands/{demand_id}/change-requests"): {"text": "培训加入产品知识"},
+        ("post", "/api/v1/demands/{demand_id}/evaluate"): {},
     }  # fmt: skip
 
 
@@ -275,6 +296,9 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
     link = make_link(world, rationale=f"{tag}联动理由")
     plan = make_plan(world, name=f"{tag}财务激励方案")
     bonus_runs = make_bonus_runs(world)
+    demands = make_demands(world, title=f"{tag}招聘需求")
+    if distinctive:
+        markers.append(f"{tag}招聘需求")
     if distinctive:
         markers.append(f"{tag}财务激励方案")
     if distinctive:
@@ -291,6 +315,7 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
     return Tenant(
         world, unit, employee, position, token, secret, event, batch, source.code, connector, markers,
         metric_id=metric.pk, template_id=template.pk, run_id=run.pk, link_id=link.pk, plan_id=plan.plan_id, bonus_run_id=bonus_runs["published"].pk,
+        demand_id=demands["submitted"].pk,
     )  # fmt: skip
 
 

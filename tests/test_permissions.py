@@ -22,6 +22,8 @@ from perflink.accounts.actions import do_create_token
 from perflink.accounts.choices import Role
 from perflink.accounts.models import ApiToken, User
 from perflink.audit.models import AuditEvent
+from perflink.collab.models import Demand
+from perflink.collab.tests.factories import make_demands, make_support_unit
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
 from perflink.incentives.models import BonusRun, IncentivePlan, Link
@@ -75,8 +77,17 @@ EXPECTED: dict[str, set[str]] = {
     "bonus.run": {TA, PA},
     "bonus.approve": {TA, PA},
     "bonus.export": {TA, PA},
+    "demands.view": {TA, PA, UH, AU},
+    # The action checks the side: a unit head raises for a business unit and responds for a functional one.
+    "demands.raise": {PA, UH},
+    "demands.respond": {PA, UH},
+    "demands.comment": {PA, UH},
+    "demands.evaluate": {TA, PA},
 }
-TOKEN_MAY = {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}
+TOKEN_MAY = {
+    "ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view",
+    "demands.view", "demands.raise", "demands.comment",  # an OA system raises and follows demands
+}  # fmt: skip
 # API operations open to any authenticated principal rather than to an action.
 ANY_PRINCIPAL_OPERATIONS = {("get", "/api/v1/me")}
 PUBLIC_PAGES = {"web:login", "web:logout", "web:set_language", "web:healthz"}
@@ -153,7 +164,9 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
         link = Link.objects.order_by("pk").first()
         plan = IncentivePlan.objects.order_by("pk").first()
         bonus = BonusRun.objects.order_by("pk").first()
+        demand = Demand.objects.order_by("pk").first()
     return {
+        "demand_id": demand.pk if demand else 0,
         "bonus_run_id": bonus.pk if bonus else 0,
         "plan_id": plan.pk if plan else 0,
         "link_id": link.pk if link else 0,
@@ -193,6 +206,8 @@ def matrix_world(world: World) -> tuple[World, ApiToken, str]:
     make_link(world)
     make_plan(world)
     make_bonus_runs(world)
+    # Demands served by a functional unit inside the sales department, so its head is both sides.
+    make_demands(world, serving=make_support_unit(world))
     return world, token, secret
 
 
@@ -291,7 +306,12 @@ def api_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def state_values(world: World, path: str) -> dict[str, Any]:
-    """Bonus-run operations depend on the run's state: each gets a run in the state it acts on."""
+    """Bonus-run and demand operations depend on the state: each gets a run or demand in the state it acts on."""
+    if "/demands/{demand_id}/" in path:
+        with tenant_context(world.tenant):
+            demands = {demand.status: demand.pk for demand in Demand.objects.all()}
+        acts_on = {"start": "accepted", "deliver": "in_progress", "evaluate": "delivered"}
+        return {"demand_id": demands[acts_on.get(path.rsplit("/", 1)[-1], "submitted")]}
     if "/bonus-runs/{bonus_run_id}" not in path:
         return {}
     with tenant_context(world.tenant):

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "perflink.ingest",
     "perflink.metrics",
     "perflink.incentives",
+    "perflink.collab",
     "perflink.notify",
     "perflink.demo",
     "perflink.web",

@@ -46,6 +46,11 @@ ACTIONS: dict[str, str] = {
     "bonus.run": "run a plan for a period and submit the result",
     "bonus.approve": "approve, return, publish and adjust bonus runs (not one's own submission)",
     "bonus.export": "export bonus runs to payroll",
+    "demands.view": "see demands between business and functional units, their progress and log",
+    "demands.raise": "raise demands for one's own business unit, withdraw them and request changes",
+    "demands.respond": "accept, decline, start and deliver demands addressed to one's own functional unit",
+    "demands.comment": "comment on demands of one's own units",
+    "demands.evaluate": "evaluate delivered demands by their rule",
     "self.view": "see one's own record, KPIs and bonus statement",
 }
 
@@ -54,7 +59,9 @@ _READ = frozenset({"home.view", "org.view", "employee.view", "self.view"})
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     # Only the business side confirms links: a unit head over the business unit (checked in the action too).
-    Role.TENANT_ADMIN: _ALL - {"ingest.push", "links.decide"},
+    # Demands are raised, answered and discussed by the two units themselves (and performance administration).
+    Role.TENANT_ADMIN: _ALL
+    - {"ingest.push", "links.decide", "demands.raise", "demands.respond", "demands.comment"},
     Role.PERFORMANCE_ADMIN: _READ
     | {
         "org.manage",
@@ -77,8 +84,25 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "bonus.run",
         "bonus.approve",
         "bonus.export",
+        "demands.view",
+        "demands.raise",
+        "demands.respond",
+        "demands.comment",
+        "demands.evaluate",
     },
-    Role.UNIT_HEAD: _READ | {"metrics.view", "calc.view", "links.view", "links.propose", "links.decide"},
+    # A unit head raises for a business unit and responds for a functional one: the action checks which side.
+    Role.UNIT_HEAD: _READ
+    | {
+        "metrics.view",
+        "calc.view",
+        "links.view",
+        "links.propose",
+        "links.decide",
+        "demands.view",
+        "demands.raise",
+        "demands.respond",
+        "demands.comment",
+    },
     Role.EMPLOYEE: frozenset({"home.view", "self.view"}),
     Role.AUDITOR: _READ
     | {
@@ -90,10 +114,22 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "links.view",
         "plans.view",
         "bonus.view",
+        "demands.view",
     },
-    # Integration clients act only through tokens; a token carries a subset of these.
+    # Integration clients act only through tokens; a token carries a subset of these. An OA system raises and
+    # follows demands for the business side.
     Role.INTEGRATION: frozenset(
-        {"ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view"}
+        {
+            "ingest.push",
+            "ingest.view",
+            "org.view",
+            "employee.view",
+            "metrics.view",
+            "calc.view",
+            "demands.view",
+            "demands.raise",
+            "demands.comment",
+        }
     ),
 }
 
