@@ -71,7 +71,7 @@ def do_load_demo(
     config: DemoConfig,
     replace: bool = False,
     actor: Actor = SYSTEM,
-    calculate_months: int = 6,
+    calculate_months: int = 24,
 ) -> DemoLoad:
     """Generate the demo (outside the transaction: it is pure) and write it in one transaction; then install
     the metric library and calculate the last ``calculate_months`` months (all but the latest published), so

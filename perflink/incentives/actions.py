@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -15,8 +16,9 @@ from perflink.audit.actions import record_event
 from perflink.core.context import Actor
 from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFailed
 from perflink.engine.incentives import PlanError, parse_plan
+from perflink.incentives.bases import BaseRow, BasesRejected, RowError, check_rows, plan_start
 from perflink.incentives.choices import LINK_TRANSITIONS, LinkStatus
-from perflink.incentives.models import IncentivePlan, Link, LinkVersion, PlanVersion
+from perflink.incentives.models import IncentivePlan, Link, LinkVersion, PlanBase, PlanVersion
 from perflink.metrics.models import MetricDefinition
 from perflink.org.choices import UnitType
 from perflink.org.models import OrgUnit
@@ -248,3 +250,82 @@ def do_save_plan(
             },
         )
     return version
+
+
+# --- per-person bonus bases (人员基数) --------------------------------------------------------------------------
+
+
+@dataclass
+class BasesImported:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    valid_from: list[dt.date] = field(default_factory=list)
+
+
+def do_import_plan_bases(
+    plan: IncentivePlan,
+    rows: Sequence[BaseRow],
+    *,
+    file_name: str = "",
+    default_from: dt.date | None = None,
+    actor: Actor,
+) -> BasesImported:
+    """Write every row's base (a person's base from a date: created, or replaced when that date has one already),
+    or, if any row has a problem, nothing at all (``BasesRejected`` lists every problem). A row without a date
+    takes ``default_from``, else the plan's start. One audit event ``plan.bases.import``; the amounts are
+    salaries' kin and stay out of the audit trail, which names the file and the counts."""
+    if not rows:
+        raise BasesRejected([RowError(file_name, 0, "", "", "empty")])
+    clean, errors = check_rows(rows, file_name=file_name, default_from=default_from or plan_start(plan))
+    if errors:
+        raise BasesRejected(errors)
+    result = BasesImported(rows=len(clean), valid_from=sorted({row["valid_from"] for row in clean}))
+    with transaction.atomic():
+        existing = {
+            (base.employee_id, base.valid_from): base
+            for base in PlanBase.objects.select_for_update().filter(
+                plan=plan, employee__in=[row["employee"].pk for row in clean]
+            )
+        }
+        to_create: list[PlanBase] = []
+        to_update: list[PlanBase] = []
+        label = actor.label[:150]
+        for row in clean:
+            current = existing.get((row["employee"].pk, row["valid_from"]))
+            if current is None:
+                to_create.append(
+                    PlanBase(
+                        plan=plan,
+                        employee=row["employee"],
+                        amount=row["amount"],
+                        valid_from=row["valid_from"],
+                        note=row["note"][:200],
+                        created_by_label=label,
+                        tenant_id=plan.tenant_id,
+                    )
+                )
+            else:
+                current.amount, current.note, current.created_by_label = (
+                    row["amount"],
+                    row["note"][:200],
+                    label,
+                )
+                current.updated_at = timezone.now()  # bulk_update skips auto_now
+                to_update.append(current)
+        PlanBase.objects.bulk_create(to_create)
+        PlanBase.objects.bulk_update(to_update, ["amount", "note", "created_by_label", "updated_at"])
+        result.created, result.updated = len(to_create), len(to_update)
+        record_event(
+            "plan.bases.import",
+            plan,
+            after={
+                "plan": plan.code,
+                "file": file_name,
+                "rows": result.rows,
+                "created": result.created,
+                "updated": result.updated,
+                "valid_from": result.valid_from,
+            },
+        )
+    return result

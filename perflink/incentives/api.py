@@ -16,10 +16,12 @@ from perflink.core.exports import csv_bytes
 from perflink.incentives.actions import (
     check_plan,
     do_decide_link,
+    do_import_plan_bases,
     do_propose_link,
     do_save_plan,
     do_withdraw_link,
 )
+from perflink.incentives.bases import BasesRejected, bases_listed, rows_from_records
 from perflink.incentives.bonus import (
     do_adjust_bonus,
     do_approve_bonus_run,
@@ -30,9 +32,8 @@ from perflink.incentives.bonus import (
     payroll_rows,
     payroll_xlsx,
     statement,
-    what_if,
 )
-from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link
+from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link, PlanBase
 from perflink.incentives.schemas import (
     AdjustmentIn,
     BonusRunIn,
@@ -41,6 +42,9 @@ from perflink.incentives.schemas import (
     LinkDetailOut,
     LinkIn,
     LinkOut,
+    PlanBaseOut,
+    PlanBasesImportOut,
+    PlanBasesIn,
     PlanCheckIn,
     PlanCheckOut,
     PlanIn,
@@ -48,10 +52,15 @@ from perflink.incentives.schemas import (
     ReturnIn,
     StatementOut,
     WhatIfIn,
+    WhatIfOut,
 )
 from perflink.incentives.selectors import get_link, visible_links
+from perflink.incentives.views.pdf import statement_pdf
+from perflink.incentives.whatif import what_if
+from perflink.metrics.actions import parse_period
 from perflink.metrics.models import MetricDefinition
 from perflink.org.models import Employee, OrgUnit
+from perflink.org.selectors import get_employee
 
 router = Router(tags=["links"])
 
@@ -272,7 +281,8 @@ def adjust_bonus_run(request: HttpRequest, bonus_run_id: int, body: AdjustmentIn
 
 
 @router.get(
-    "/bonus-runs/{bonus_run_id}/statements/{employee_id}",
+    # int: so that ``…/statements/12.pdf`` reaches the PDF below instead of failing here as a bad id.
+    "/bonus-runs/{bonus_run_id}/statements/{int:employee_id}",
     response={200: StatementOut, **errors(404)},
     summary="One person's statement (计算说明)",
 )
@@ -321,8 +331,12 @@ def payroll_workbook(request: HttpRequest, bonus_run_id: int) -> HttpResponse:
 
 @router.post(
     "/plans/{plan_id}/what-if",
-    response={200: dict[str, Any], **errors(400, 404)},
-    summary="A changed plan over past periods, without saving, against the plan in force",
+    response={200: WhatIfOut, **errors(400, 404)},
+    summary="A changed plan over past periods (a back-test), without saving, against the plan in force",
+    description="For each period with a calculation run, the changed plan and the version in force are paid on "
+    "the same inputs; periods without one are listed as skipped with the reason. Totals, sums by unit, the "
+    "people who gain and lose most, distributions and the monthly series, per period and over the range. Money "
+    "is a string to the fen. Nothing is written.",
 )
 @requires("plans.view")
 def plan_what_if(request: HttpRequest, plan_id: int, body: WhatIfIn) -> dict[str, Any]:
@@ -330,3 +344,78 @@ def plan_what_if(request: HttpRequest, plan_id: int, body: WhatIfIn) -> dict[str
     if plan is None:
         raise NotFound("plan not found")
     return what_if(plan, body.definition, body.periods)
+
+
+# --- a statement as PDF, per-person bases ------------------------------------------------------------------------
+
+
+@router.get(
+    "/bonus-runs/{bonus_run_id}/statements/{int:employee_id}.pdf",
+    response={200: None, **errors(404, 503)},
+    summary="One person's statement (计算说明) as PDF",
+    description="The statement page as an A4 PDF (Chinese fonts, page numbers, the run's fingerprint). 404 for a "
+    "person the run does not pay or outside the caller's data scope; 503 where the server lacks the system "
+    "library the PDF needs.",
+)
+@requires("bonus.view")
+def read_statement_pdf(request: HttpRequest, bonus_run_id: int, employee_id: int) -> HttpResponse:
+    run = _run(bonus_run_id)
+    person = get_employee(principal(request), employee_id)
+    if statement(run, person.pk)["amounts"] is None:
+        raise NotFound("this person is not paid by the run")
+    return statement_pdf(principal(request), run, person)
+
+
+def _plan(plan_id: int) -> IncentivePlan:
+    plan = IncentivePlan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        raise NotFound("plan not found")
+    return plan
+
+
+@router.get(
+    "/plans/{plan_id}/bases",
+    response={200: list[PlanBaseOut], **errors(404)},
+    summary="Per-person bonus bases (人员基数) of a plan",
+    description="Every base with the date it takes effect, by employee number then date; with `period`, only "
+    "the base in force for each person at that period's start (what a bonus run of the period reads).",
+)
+@requires("plans.view")
+@paginate(Pagination)
+def list_plan_bases(request: HttpRequest, plan_id: int, period: str | None = None) -> QuerySet[PlanBase]:
+    return bases_listed(_plan(plan_id), period=parse_period(period) if period else None)
+
+
+@router.post(
+    "/plans/{plan_id}/bases",
+    response={200: PlanBasesImportOut, **errors(400, 404)},
+    summary="Import per-person bonus bases (人员基数)",
+    description="All records or none: a record with a problem (unknown employee number, a base that is not money "
+    "to the fen, the same person and date twice) rejects the whole body with 422, every problem listed with its "
+    "record (`records[3].base`). A base already set for the person and date is replaced.",
+)
+@requires("plans.manage")
+def import_plan_bases(request: HttpRequest, plan_id: int, body: PlanBasesIn) -> Any:
+    plan = _plan(plan_id)
+    rows = rows_from_records([record.dict() for record in body.records])
+    try:
+        result = do_import_plan_bases(
+            plan, rows, file_name="api", default_from=body.valid_from, actor=current_actor()
+        )
+    except BasesRejected as exc:
+        field = {"employee": "employee_no", "base": "base", "valid_from": "valid_from", "note": "note"}
+        problems = [
+            {
+                "field": f"records[{error.row - 1}].{field.get(error.field, error.field)}",
+                "message": f"{error.reason}{': ' + error.detail if error.detail else ''}",
+            }
+            for error in exc.errors
+        ]
+        raise ValidationFailed(
+            f"{len(problems)} record(s) rejected, nothing imported; first: {problems[0]['field']} "
+            f"{problems[0]['message']}",
+            field=problems[0]["field"],
+            code="bases_rejected",
+            errors=problems,
+        ) from None
+    return result

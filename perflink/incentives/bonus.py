@@ -9,7 +9,12 @@ Inputs per person (documented for users in docs/incentives.md):
   that has one (a branch's finance department is measured on the branch's claims);
 * ``linked:<metric>``: the mean of the metric's values at the business units linked to the person's unit by a
   **confirmed** link whose business outcome is that metric; missing without a confirmed link (the plan's
-  ``missing`` branch applies and the statement says so).
+  ``missing`` branch applies and the statement says so);
+* ``base`` (a plan whose base is ``per_person``): the person's imported base (人员基数, ``PlanBase``) in force at
+  the period's start; a run is refused, naming them, while anyone paid has none.
+
+The stored inputs frame also says where each value came from (``<input>.from``: the employee or unit whose value
+was used, or every linked business unit with its value), so a statement line leads to the records behind it.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import hashlib
 import io
 import json
 import time
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 from django.db import transaction
@@ -33,11 +39,12 @@ from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFail
 from perflink.core.exports import safe_cell
 from perflink.core.frames import from_ipc, to_ipc
 from perflink.engine import run as engine_run
-from perflink.engine.incentives import PlanError, compute, parse_plan
+from perflink.engine.incentives import compute, parse_plan
+from perflink.engine.incentives.plan import FixedBase
 from perflink.engine.periods import Period
+from perflink.incentives.bases import bases_in_force
 from perflink.incentives.choices import BONUS_TRANSITIONS, BonusRunStatus, LinkStatus
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link, PlanVersion
-from perflink.metrics.actions import parse_period
 from perflink.metrics.models import CalcRun
 from perflink.metrics.selectors import latest_run, run_frame, run_inputs
 from perflink.org.models import Employee, OrgUnit
@@ -51,12 +58,39 @@ def version_for(plan: IncentivePlan, period: Period) -> PlanVersion:
     return version
 
 
+# Where an input's value came from, per person: the subjects whose values were used (one for ``score`` and
+# ``own:``, each linked business unit for ``linked:``, with its value; null when nothing was found).
+SOURCE_DTYPE: Final = pl.List(pl.Struct({"level": pl.String, "subject_id": pl.Int64, "value": pl.Float64}))
+
+
+def source_column(name: str) -> str:
+    """The stored inputs column that says where input ``name`` came from: ``linked:claim_cycle_days.from``."""
+    return f"{name}.from"
+
+
 def resolve_inputs(plan_version: PlanVersion, calc: CalcRun, period: Period) -> pl.DataFrame:
-    """One row per person of the plan's population with every input the plan reads."""
+    """One row per person of the plan's population with every input the plan reads and where each came from
+    (:func:`source_column`); for a per-person base, ``base`` (the base in force at the period's start,
+    Decimal(18, 2)) and ``base.valid_from``. Raises :class:`MissingBases` when someone has no base."""
     plan = plan_version.plan
-    inputs = run_inputs(calc, ["employee", "unit"])
-    employees, units = inputs["employee"], inputs["unit"]
-    # The population: employees of the plan's unit subtree or unit category, employed during the period.
+    definition = parse_plan(plan_version.definition)
+    org = run_inputs(calc, ["employee", "unit"])
+    frame = _population(plan, period, org["employee"], org["unit"])
+    resolved = _resolve(definition.inputs(), frame, calc, org["unit"])
+    out = frame.with_columns(
+        *(values.alias(name) for name, (values, _sources) in resolved.items()),
+        *(sources.alias(source_column(name)) for name, (_values, sources) in resolved.items()),
+    ).drop("unit_id")
+    if not isinstance(definition.base, FixedBase):
+        out = _with_bases(plan, out, period)
+    return out
+
+
+def _population(
+    plan: IncentivePlan, period: Period, employees: pl.DataFrame, units: pl.DataFrame
+) -> pl.DataFrame:
+    """``person_id, unit_id``: employees of the plan's unit subtree or unit category (and employment type),
+    employed during the period, as the calculation run saw the org."""
     population = employees.join(
         units.select(pl.col("id").alias("unit_id"), pl.col("category").alias("_category")),
         on="unit_id",
@@ -73,46 +107,78 @@ def resolve_inputs(plan_version: PlanVersion, calc: CalcRun, period: Period) -> 
         population = population.filter(pl.col("_category") == plan.category)
     if plan.employment_type:
         population = population.filter(pl.col("employment_type") == plan.employment_type)
-    frame = population.select(pl.col("id").alias("person_id"), "unit_id")
+    return population.select(pl.col("id").alias("person_id"), "unit_id")
+
+
+def _resolve(
+    names: Sequence[str], frame: pl.DataFrame, calc: CalcRun, units: pl.DataFrame
+) -> dict[str, tuple[pl.Series, pl.Series]]:
+    """Per input name: (its values, where each came from), in ``frame``'s row order (``person_id, unit_id``)."""
     values = run_frame(calc, "values")
-    totals = run_frame(calc, "totals")
     parents = units.select(pl.col("id").alias("unit_id"), "parent_id")
-    wanted = parse_plan(plan_version.definition).inputs()
-    columns: dict[str, pl.Series] = {}
-    for name in wanted:
+    out: dict[str, tuple[pl.Series, pl.Series]] = {}
+    for name in names:
         kind, _, code = name.partition(":")
         if name == "score":
-            own = totals.filter(pl.col("level") == "employee").select(
-                pl.col("subject_id").alias("person_id"), pl.col("score").cast(pl.Float64).alias("_own")
-            )
-            unit = (
-                totals.filter(pl.col("level") == "unit")
-                .group_by("subject_id")
-                .agg(pl.col("score").cast(pl.Float64).first().alias("_unit"))
-                .rename({"subject_id": "unit_id"})
-            )
-            got = frame.join(own, on="person_id", how="left").join(unit, on="unit_id", how="left")
-            columns[name] = got.select(pl.coalesce("_own", "_unit")).to_series()
+            got = _score(frame, run_frame(calc, "totals"))
         elif kind == "own":
-            columns[name] = _own(frame, values, parents, code)
+            got = _own(frame, values, parents, code)
         elif kind == "linked":
-            columns[name] = _linked(frame, values, code)
-    return frame.with_columns(*(series.alias(name) for name, series in columns.items())).drop("unit_id")
+            got = _linked(frame, values, code)
+        else:
+            continue
+        out[name] = (got.get_column("_value"), got.get_column("_from").cast(SOURCE_DTYPE))
+    return out
 
 
-def _own(frame: pl.DataFrame, values: pl.DataFrame, parents: pl.DataFrame, code: str) -> pl.Series:
+def _source(level: str, subject: str, value: str) -> pl.Expr:
+    """A one-element source list: the subject (level, id column) whose value (column) was used."""
+    return pl.concat_list(
+        pl.struct(
+            pl.lit(level).alias("level"),
+            pl.col(subject).cast(pl.Int64).alias("subject_id"),
+            pl.col(value).cast(pl.Float64).alias("value"),
+        )
+    )
+
+
+def _score(frame: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
+    """The person's own total score; without one (staff of a functional unit are scored as a unit), the unit's."""
+
+    def first(level: str, key: str, alias: str) -> pl.DataFrame:
+        return (
+            totals.filter(pl.col("level") == level)
+            .group_by("subject_id", maintain_order=True)
+            .agg(pl.col("score").cast(pl.Float64).first().alias(alias))
+            .rename({"subject_id": key})
+        )
+
+    got = frame.join(first("employee", "person_id", "_own"), on="person_id", how="left").join(
+        first("unit", "unit_id", "_unit"), on="unit_id", how="left"
+    )
+    return got.select(
+        pl.coalesce("_own", "_unit").alias("_value"),
+        pl.when(pl.col("_own").is_not_null())
+        .then(_source("employee", "person_id", "_own"))
+        .when(pl.col("_unit").is_not_null())
+        .then(_source("unit", "unit_id", "_unit"))
+        .alias("_from"),
+    )
+
+
+def _own(frame: pl.DataFrame, values: pl.DataFrame, parents: pl.DataFrame, code: str) -> pl.DataFrame:
     metric = values.filter(pl.col("metric") == code)
     by_person = metric.filter(pl.col("level") == "employee").select(
         pl.col("subject_id").alias("person_id"), pl.col("value").alias("_p")
     )
     by_unit = metric.filter(pl.col("level") == "unit").select(pl.col("subject_id"), pl.col("value"))
     got = frame.join(by_person, on="person_id", how="left")
-    # Walk up the tree a few levels until a unit with a value is found.
+    # Walk up the tree a few levels until a unit with a value is found; remember which unit that was.
     cursor = got.select("person_id", pl.col("unit_id").alias("_at"))
-    found = pl.DataFrame(schema={"person_id": pl.Int64, "_u": pl.Float64})
+    found = pl.DataFrame(schema={"person_id": pl.Int64, "_at": pl.Int64, "_u": pl.Float64})
     for _step in range(6):
         step = cursor.join(by_unit.rename({"subject_id": "_at", "value": "_u"}), on="_at", how="left")
-        found = pl.concat([found, step.filter(pl.col("_u").is_not_null()).select("person_id", "_u")])
+        found = pl.concat([found, step.filter(pl.col("_u").is_not_null()).select("person_id", "_at", "_u")])
         cursor = (
             step.filter(pl.col("_u").is_null())
             .select("person_id", "_at")
@@ -123,28 +189,84 @@ def _own(frame: pl.DataFrame, values: pl.DataFrame, parents: pl.DataFrame, code:
         if cursor.is_empty():
             break
     got = got.join(found, on="person_id", how="left")
-    return got.select(pl.coalesce("_p", "_u")).to_series()
+    return got.select(
+        pl.coalesce("_p", "_u").alias("_value"),
+        pl.when(pl.col("_p").is_not_null())
+        .then(_source("employee", "person_id", "_p"))
+        .when(pl.col("_u").is_not_null())
+        .then(_source("unit", "_at", "_u"))
+        .alias("_from"),
+    )
 
 
-def _linked(frame: pl.DataFrame, values: pl.DataFrame, code: str) -> pl.Series:
+def _linked(frame: pl.DataFrame, values: pl.DataFrame, code: str) -> pl.DataFrame:
+    """The mean over the business units linked to the person's unit by a confirmed link with this outcome; every
+    such unit is a source, with its value (null when it has none: it does not count towards the mean)."""
     links = pl.DataFrame(
         list(
-            Link.objects.filter(status=LinkStatus.CONFIRMED, business_metric__code=code).values_list(
-                "functional_unit_id", "business_unit_id"
-            )
+            Link.objects.filter(status=LinkStatus.CONFIRMED, business_metric__code=code)
+            .order_by("functional_unit_id", "business_unit_id")
+            .values_list("functional_unit_id", "business_unit_id")
+            .distinct()
         ),
         schema={"unit_id": pl.Int64, "business_unit_id": pl.Int64},
         orient="row",
     )
     metric = values.filter((pl.col("metric") == code) & (pl.col("level") == "unit")).select(
-        pl.col("subject_id").alias("business_unit_id"), "value"
+        pl.col("subject_id").alias("business_unit_id"), pl.col("value").cast(pl.Float64)
     )
     linked = (
-        links.join(metric, on="business_unit_id", how="inner")
-        .group_by("unit_id")
-        .agg(pl.col("value").mean().alias("_linked"))
+        links.join(metric, on="business_unit_id", how="left")
+        .group_by("unit_id", maintain_order=True)
+        .agg(
+            pl.col("value").mean().alias("_value"),
+            pl.struct(
+                pl.lit("unit").alias("level"),
+                pl.col("business_unit_id").alias("subject_id"),
+                pl.col("value"),
+            ).alias("_from"),
+        )
     )
-    return frame.join(linked, on="unit_id", how="left").get_column("_linked")
+    return frame.join(linked, on="unit_id", how="left").select("_value", "_from")
+
+
+def _with_bases(plan: IncentivePlan, frame: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """``frame`` with each person's base in force at the period's start; refuses when anyone has none."""
+    got = frame.join(bases_in_force(plan, period.start, period.end), on="person_id", how="left")
+    missing = got.filter(pl.col("base").is_null()).get_column("person_id").to_list()
+    if missing:
+        people = list(
+            Employee.objects.filter(pk__in=missing).order_by("employee_no").values_list("employee_no", "name")
+        )
+        raise MissingBases(plan, period, people)
+    return got
+
+
+class MissingBases(ValidationFailed):
+    """Some people of a per-person-base plan have no base for the period: the run is refused, naming them.
+
+    Refused rather than run without them: a published run cannot gain people (adjustments only correct those
+    it pays), so someone left out would go unpaid without anyone deciding it; a base of 0 says so on purpose.
+    """
+
+    SHOWN = 10
+
+    def __init__(self, plan: IncentivePlan, period: Period, people: list[tuple[str, str]]) -> None:
+        names = ", ".join(f"{number} {name}" for number, name in people[: self.SHOWN])
+        if len(people) > self.SHOWN:
+            names += _(" and %(n)s more") % {"n": len(people) - self.SHOWN}
+        super().__init__(
+            _(
+                "%(count)s people paid by %(plan)s have no base in force on %(date)s: %(people)s. Import their "
+                "bases on the plan's Bases page first; a base of 0 pays someone nothing on purpose."
+            )
+            % {"count": len(people), "plan": plan.name, "date": period.start.isoformat(), "people": names},
+            field="base",
+            code="missing_bases",
+            missing=[number for number, _name in people],
+        )
+        self.plan = plan
+        self.people = people
 
 
 def do_run_bonus(
@@ -160,10 +282,13 @@ def do_run_bonus(
         )
     version = version_for(plan, period)
     frame = resolve_inputs(version, calc, period)
-    result = compute(parse_plan(version.definition), frame)
+    plan_def = parse_plan(version.definition)
+    result = compute(plan_def, frame)
+    # The fingerprint covers what the engine reads (the sources say where it came from, not what it is).
+    read = ["person_id", *plan_def.inputs(), *([] if isinstance(plan_def.base, FixedBase) else ["base"])]
     digest = hashlib.sha256(
         json.dumps([calc.fingerprint, version.pk, version.definition], sort_keys=True).encode()
-        + engine_run.fingerprint({"inputs": frame}).encode()
+        + engine_run.fingerprint({"inputs": frame.select(read)}).encode()
     ).hexdigest()
     with transaction.atomic():
         run = BonusRun.objects.create(
@@ -206,6 +331,32 @@ def statement(run: BonusRun, person_id: int) -> dict[str, Any]:
         "amounts": amounts.row(0, named=True) if amounts.height else None,
         "lines": lines.to_dicts(),
     }
+
+
+def statement_sources(run: BonusRun, person_id: int) -> dict[str, Any]:
+    """Where each input of one person's statement came from: ``inputs`` maps an input name to its sources (dicts
+    of ``level, subject_id, value``: the employee or unit whose value was used, or every linked business unit);
+    ``base_valid_from`` is the date the person's base took effect (per-person bases only).
+
+    Runs stored before sources were recorded get them worked out again from the run's calculation run (and, for
+    ``linked:`` inputs, today's confirmed links); ``recorded`` is then False.
+    """
+    names = parse_plan(run.plan_version.definition).inputs()
+    row = stored(run, "inputs").filter(pl.col("person_id") == person_id)
+    record = row.row(0, named=True) if row.height else {}
+    found = {name: list(record[source_column(name)] or []) for name in names if source_column(name) in record}
+    missing = [name for name in names if name not in found]
+    if missing:
+        org = run_inputs(run.calc_run, ["employee", "unit"])
+        person = (
+            org["employee"]
+            .filter(pl.col("id") == person_id)
+            .select(pl.col("id").alias("person_id"), "unit_id")
+        )
+        if person.height:
+            for name, (_values, sources) in _resolve(missing, person, run.calc_run, org["unit"]).items():
+                found[name] = list(sources.to_list()[0] or [])
+    return {"inputs": found, "recorded": not missing, "base_valid_from": record.get("base.valid_from")}
 
 
 # --- approval and publication -------------------------------------------------------------------------------
@@ -354,66 +505,3 @@ def payroll_xlsx(run: BonusRun) -> bytes:
     sheet.set_column(0, len(header) - 1, 16)
     book.close()
     return buffer.getvalue()
-
-
-# --- what-if ----------------------------------------------------------------------------------------------------
-
-
-def what_if(plan: IncentivePlan, definition: dict[str, Any], periods: list[str]) -> dict[str, Any]:
-    """Run a changed plan over past periods without saving anything, against the plan in force.
-
-    For each period with a calculation run: both plans on the same inputs; totals, per-person deltas, who gains
-    and loses most, and a histogram of the deltas. Nothing is written.
-    """
-    try:
-        changed = parse_plan(definition)
-    except PlanError as exc:
-        raise ValidationFailed(str(exc), field="definition") from None
-    out: list[dict[str, Any]] = []
-    for label in periods:
-        period = parse_period(label)
-        calc = latest_run(period.label)
-        if calc is None:
-            out.append({"period": period.label, "skipped": "no calculation run"})
-            continue
-        version = version_for(plan, period)
-        current_plan = parse_plan(version.definition)
-        frame = resolve_inputs(version, calc, period)
-        # Inputs the changed plan reads but the current one does not.
-        extra = [name for name in changed.inputs() if name not in frame.columns]
-        if extra:
-            probe = PlanVersion(plan=plan, number=0, valid_from=period.start, definition=definition)
-            frame = frame.join(
-                resolve_inputs(probe, calc, period).select("person_id", *extra), on="person_id"
-            )
-        real = compute(current_plan, frame).amounts.select("person_id", pl.col("amount").alias("real"))
-        tried = compute(changed, frame).amounts.select("person_id", pl.col("amount").alias("tried"))
-        both = real.join(tried, on="person_id").with_columns(
-            (pl.col("tried") - pl.col("real")).alias("delta")
-        )
-        names = dict(
-            Employee.objects.filter(pk__in=both.get_column("person_id").to_list()).values_list("pk", "name")
-        )
-        ranked = both.sort("delta", "person_id")
-        deltas = both.get_column("delta").cast(pl.Float64)
-        histogram = (
-            deltas.hist(bin_count=10).to_dicts() if both.height > 1 and deltas.max() != deltas.min() else []  # type: ignore[operator]
-        )
-        out.append(
-            {
-                "period": period.label,
-                "people": both.height,
-                "total_real": both.get_column("real").sum(),
-                "total_tried": both.get_column("tried").sum(),
-                "gainers": [
-                    {**row, "name": names.get(row["person_id"], "")}
-                    for row in ranked.reverse().head(10).filter(pl.col("delta") > 0).to_dicts()
-                ],
-                "losers": [
-                    {**row, "name": names.get(row["person_id"], "")}
-                    for row in ranked.head(10).filter(pl.col("delta") < 0).to_dicts()
-                ],
-                "histogram": histogram,
-            }
-        )
-    return {"plan": plan.code, "periods": out}

@@ -124,3 +124,70 @@ class RunBonusForm(forms.Form):
 
 class ReturnBonusRunForm(forms.Form):
     reason = forms.CharField(label=_("Why it goes back to draft"), max_length=300)
+
+
+# --- incentive plans ----------------------------------------------------------------------------------------------
+
+PLAN_SORTS = ("code", "name", "versions", "valid_from", "last_run")
+
+
+class PlanFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    category = forms.ChoiceField(label=_("Unit category"), required=False)
+    sort = forms.ChoiceField(required=False, choices=[(s, s) for key in PLAN_SORTS for s in (key, f"-{key}")])
+
+    def __init__(self, *args: Any, categories: list[tuple[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", _("All")), *categories]
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters; an invalid one (a made-up category or sort) is dropped alone."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "q": (data.get("q") or "").strip(),
+            "category": data.get("category") or "",
+            "sort": data.get("sort") or "code",
+        }
+
+
+class PlanMetaForm(forms.Form):
+    """A new plan: its code and name, and whom it pays (a unit and everything below it, and/or a unit category,
+    optionally one employment type)."""
+
+    code = forms.SlugField(
+        label=_("Code"),
+        max_length=60,
+        help_text=_("Lower-case letters, digits, - and _, e.g. finance-2026. It cannot change later."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=120)
+    unit = forms.TypedChoiceField(label=_("Unit"), required=False, coerce=int, empty_value=None)
+    category = forms.ChoiceField(label=_("Unit category"), required=False)
+    employment_type = forms.ChoiceField(label=_("Employment type"), required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        units: list[tuple[int, str]],
+        categories: list[tuple[str, Any]],
+        employment_types: list[tuple[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", _("Any unit")), *units]
+        self.fields["category"].choices = [("", _("Any category")), *categories]
+        self.fields["employment_type"].choices = [("", _("Agents and staff")), *employment_types]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("unit") and not data.get("category") and "unit" not in self.errors:
+            self.add_error("unit", _("Say whom the plan pays: a unit or a unit category."))
+        return data
+
+
+class PlanVersionForm(forms.Form):
+    """What every save says besides the plan itself: from when it is in force, and why it changed."""
+
+    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+    based_on = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)

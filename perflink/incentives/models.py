@@ -160,3 +160,27 @@ class BonusAdjustment(TenantOwned):
     class Meta:
         ordering = ["run_id", "id"]
         verbose_name = _("bonus adjustment")
+
+
+class PlanBase(TenantOwned, TimeStamped):
+    """One person's bonus base (人员基数) under a plan whose base is ``per_person``, in force from ``valid_from``
+    until the person's next base; imported from a file or the API (``do_import_plan_bases``), never keyed in a
+    bonus run. A run reads the base in force at its period's start."""
+
+    plan = models.ForeignKey(IncentivePlan, on_delete=models.CASCADE, related_name="bases")
+    employee = models.ForeignKey(
+        "org.Employee", verbose_name=_("employee"), on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(_("base"), max_digits=18, decimal_places=2)
+    valid_from = models.DateField(_("valid from"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by_label = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["plan_id", "employee_id", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "plan", "employee", "valid_from"], name="plan_base_unique"
+            )
+        ]
+        verbose_name = _("bonus base")

@@ -8,6 +8,8 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from perflink.core.schemas import Code, InSchema, IsoDate, free_text
+
 
 class LinkVersionOut(Schema):
     number: int
@@ -129,6 +131,160 @@ class StatementOut(Schema):
     adjustments: list[dict[str, Any]]
 
 
-class WhatIfIn(Schema):
+class WhatIfIn(InSchema):
     definition: dict[str, Any] = Field(..., description="the changed plan")
-    periods: list[str] = Field(..., min_length=1, max_length=36, description='e.g. ["2026-01", "2026-02"]')
+    periods: list[str] = Field(
+        ...,
+        min_length=1,
+        max_length=60,
+        description="months, quarters or years, or month ranges with both ends included, at most 60 periods in "
+        'all: ["2026-01", "2026-02"], ["2025-01..2026-10"]',
+    )
+
+
+class WhatIfUnitOut(Schema):
+    """A unit's sum: its people in that period (over a range, in any of its periods)."""
+
+    unit_id: int | None
+    unit: str
+    unit_parent: str = Field(
+        ..., description="the parent unit's name, to tell apart e.g. two branches' 财务部"
+    )
+    people: int
+    real: Decimal
+    tried: Decimal
+    delta: Decimal
+    delta_pct: Decimal | None = Field(..., description="delta as a percentage of real; null when real is 0")
+
+
+class WhatIfPersonOut(Schema):
+    person_id: int
+    employee_no: str
+    name: str
+    unit_id: int | None = Field(..., description="the unit in the (latest) period")
+    unit: str
+    unit_parent: str
+    real: Decimal
+    tried: Decimal
+    delta: Decimal
+    delta_pct: Decimal | None
+    period: str = Field(
+        ..., description="the period; over a range, that of the statement linked, else the person's latest"
+    )
+    bonus_run_id: int | None = Field(
+        ..., description="the real bonus run holding the person's statement for that period, if there is one"
+    )
+
+
+class WhatIfAmountBinOut(Schema):
+    low: Decimal = Field(..., description="bins are [low, high)")
+    high: Decimal
+    real: int
+    tried: int
+
+
+class WhatIfDeltaBinOut(Schema):
+    low: Decimal
+    high: Decimal
+    count: int
+
+
+class WhatIfDistributionOut(Schema):
+    amounts: list[WhatIfAmountBinOut] = Field(..., description="person-periods by amount, on shared bins")
+    deltas: list[WhatIfDeltaBinOut] = Field(..., description="person-periods whose amount changed, by delta")
+    zero_deltas: int = Field(..., description="person-periods whose amount did not change")
+
+
+class WhatIfPeriodOut(Schema):
+    period: str
+    skipped: str | None = Field(None, description='why the period was not tried, e.g. "no calculation run"')
+    plan_version: int | None = None
+    calc_run_id: int | None = None
+    bonus_run_id: int | None = None
+    bonus_run_status: str | None = None
+    people: int | None = None
+    total_real: Decimal | None = None
+    total_tried: Decimal | None = None
+    delta: Decimal | None = None
+    delta_pct: Decimal | None = None
+    gained: int | None = None
+    lost: int | None = None
+    unchanged: int | None = None
+    units: list[WhatIfUnitOut] = []
+    gainers: list[WhatIfPersonOut] = []
+    losers: list[WhatIfPersonOut] = []
+    distribution: WhatIfDistributionOut | None = None
+
+
+class WhatIfSummaryOut(Schema):
+    periods_tried: int
+    periods_skipped: int
+    people: int
+    total_real: Decimal
+    total_tried: Decimal
+    delta: Decimal
+    delta_pct: Decimal | None
+    gained: int = Field(..., description="people whose summed delta over the range is positive")
+    lost: int
+    unchanged: int
+
+
+class WhatIfSeriesOut(Schema):
+    period: str
+    people: int
+    real: Decimal
+    tried: Decimal
+    delta: Decimal
+    delta_pct: Decimal | None
+
+
+class WhatIfOut(Schema):
+    plan: str
+    plan_id: int
+    plan_name: str
+    periods: list[WhatIfPeriodOut] = Field(..., description="in the order asked, tried or skipped")
+    summary: WhatIfSummaryOut
+    series: list[WhatIfSeriesOut] = Field(..., description="the tried periods, oldest first")
+    units: list[WhatIfUnitOut]
+    gainers: list[WhatIfPersonOut] = Field(..., description="the 10 who gain most over the range")
+    losers: list[WhatIfPersonOut] = Field(..., description="the 10 who lose most over the range")
+    distribution: WhatIfDistributionOut
+
+
+# --- per-person bonus bases (人员基数) ---------------------------------------------------------------------------
+
+
+class PlanBaseRecordIn(InSchema):
+    employee_no: Code = Field(..., description="the employee number (工号)")
+    base: Decimal = Field(
+        ..., ge=0, max_digits=18, decimal_places=2, description="the base in yuan, to the fen"
+    )
+    valid_from: IsoDate | None = Field(
+        None,
+        description="from when the base is in force; default: the body's valid_from, else the plan's start",
+    )
+    note: free_text(200) = ""  # type: ignore[valid-type]
+
+
+class PlanBasesIn(InSchema):
+    records: list[PlanBaseRecordIn] = Field(..., min_length=1, max_length=20_000)
+    valid_from: IsoDate | None = Field(None, description="for records without their own valid_from")
+
+
+class PlanBasesImportOut(Schema):
+    rows: int
+    created: int
+    updated: int
+    valid_from: list[date]
+
+
+class PlanBaseOut(Schema):
+    id: int
+    employee_id: int
+    employee_no: str = Field(..., alias="employee.employee_no")
+    name: str = Field(..., alias="employee.name")
+    amount: Decimal
+    valid_from: date
+    note: str
+    created_by_label: str
+    updated_at: datetime

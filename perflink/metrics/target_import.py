@@ -77,17 +77,24 @@ class RowError:
     detail: str = ""
 
 
-class TargetImportRejected(ValidationFailed):
-    """The file has problems; ``errors`` lists every one, and nothing was written."""
+class RowsRejected(ValidationFailed):
+    """The rows of a file (or of API records) have problems; ``errors`` lists every one, and nothing was
+    written. Subclasses name their error ``code``."""
+
+    code_name = "rows_rejected"
 
     def __init__(self, errors: list[RowError]) -> None:
         first = errors[0]
         super().__init__(
             f"{len(errors)} problem(s), e.g. {first.file} row {first.row} {first.field}: {first.reason}",
             field=first.field or "file",
-            code="targets_rejected",
+            code=self.code_name,
         )
         self.errors = errors
+
+
+class TargetImportRejected(RowsRejected):
+    code_name = "targets_rejected"
 
 
 @dataclass
@@ -98,8 +105,9 @@ class ImportResult:
     periods: list[str] = field(default_factory=list)
 
 
-def _header_map(headers: list[str]) -> dict[str, int]:
-    index = {normalise_header(name): key for key, names in SYNONYMS.items() for name in names}
+def header_map(headers: list[str], synonyms: dict[str, tuple[str, ...]] = SYNONYMS) -> dict[str, int]:
+    """Which column holds each field, found by name (any of the field's synonyms, normalised); the first wins."""
+    index = {normalise_header(name): key for key, names in synonyms.items() for name in names}
     found: dict[str, int] = {}
     for position, header in enumerate(headers):
         key = index.get(normalise_header(header))
@@ -115,7 +123,7 @@ def read_targets(path: str | Path, *, file_name: str, default_period: str = "") 
         headers, body = peek(path, n=MAX_ROWS + 1)
     except FileProblem as exc:
         raise TargetImportRejected([RowError(file_name, 0, "", "", "file", exc.message)]) from None
-    columns = _header_map(headers)
+    columns = header_map(headers)
     missing = [key for key in ("metric", "value") if key not in columns]
     if "period" not in columns and not default_period:
         missing.insert(0, "period")

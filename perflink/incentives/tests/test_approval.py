@@ -121,8 +121,8 @@ def test_what_if_runs_a_changed_plan_without_saving_and_shows_the_deltas(runs):
     world, made = runs
     import copy
 
-    from perflink.incentives.bonus import what_if
     from perflink.incentives.models import BonusRun
+    from perflink.incentives.whatif import what_if
     from tests.factories import FINANCE_PLAN
 
     # The HR unit has no score in the test world, so the plan in force pays 0 (its missing factor); the changed

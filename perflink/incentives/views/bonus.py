@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+import polars as pl
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -22,6 +25,8 @@ from perflink.accounts.access import ACTIONS, can
 from perflink.core.context import current_actor
 from perflink.core.errors import Conflict, NotFound, PermissionDeniedError, ValidationFailed
 from perflink.core.htmx import render_page
+from perflink.engine.incentives import parse_plan
+from perflink.engine.incentives.plan import FixedBase
 from perflink.incentives.bonus import (
     do_approve_bonus_run,
     do_publish_bonus_run,
@@ -29,12 +34,17 @@ from perflink.incentives.bonus import (
     do_run_bonus,
     do_submit_bonus_run,
     statement,
+    statement_sources,
     stored,
 )
 from perflink.incentives.choices import BonusRunStatus
 from perflink.incentives.forms import BonusRunFilterForm, ReturnBonusRunForm, RunBonusForm
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan
 from perflink.metrics.models import MetricDefinition
+from perflink.metrics.selectors import run_frame
+from perflink.metrics.views.result_rows import fmt_number, with_unit
+from perflink.metrics.views.results import may_see
+from perflink.org.models import Employee, OrgUnit
 from perflink.org.selectors import get_employee, visible_employees
 from perflink.web.decorators import page
 
@@ -308,6 +318,7 @@ def _readable(text: Any, names: dict[str, str]) -> Any:
 
 
 def _line(line: dict[str, Any], names: dict[str, str] | None = None) -> dict[str, Any]:
+    line = {**line, "input_code": line.get("input") or ""}
     if names:
         line = {
             **line,
@@ -324,26 +335,160 @@ def _line(line: dict[str, Any], names: dict[str, str] | None = None) -> dict[str
     }
 
 
-@page("bonus.view")
-@require_safe
-def bonus_statement(request: HttpRequest, bonus_run_id: int, employee_id: int) -> HttpResponse:
-    """What one person gets from a run and why, line by line, with any adjustments after publication."""
-    run = _visible_run(bonus_run_id)
-    person = get_employee(request.user, employee_id)
+# --- where an input came from -------------------------------------------------------------------------------------
+
+
+def _unit_names(unit_ids: set[int]) -> dict[int, str]:
+    """Unit names as a reader tells them apart: under a branch, the branch's name first (分公司A 理赔部)."""
+    names = {}
+    for unit in OrgUnit.objects.filter(pk__in=unit_ids).select_related("parent"):
+        parent = unit.parent
+        qualified = parent is not None and parent.parent_id is not None
+        names[unit.pk] = f"{parent.name} {unit.name}" if qualified and parent else unit.name
+    return names
+
+
+def _explain_url(calc_run_id: int, level: str, subject_id: int, metric: str) -> str:
+    query = urlencode({"level": level, "subject_id": subject_id, "metric": metric})
+    return f"{reverse('metrics:explain', kwargs={'run_id': calc_run_id})}?{query}"
+
+
+def _explained_at(
+    lines: pl.DataFrame, supplier: tuple[str, int], near: list[tuple[str, int]]
+) -> tuple[str, int]:
+    """The subject whose scorecard explains the supplier's value of a metric: the supplier's own line; else the
+    line of the person or their unit that reads the supplier's value (a finance department scored on its branch's
+    claims); else the supplier (its page then shows its scorecard without that line)."""
+    scored = {(row["level"], row["subject_id"]): row for row in lines.iter_rows(named=True)}
+    if supplier in scored:
+        return supplier
+    for subject in near:
+        row = scored.get(subject)
+        if row is not None and (row["value_level"], row["value_subject_id"]) == supplier:
+            return subject
+    return supplier
+
+
+def input_sources(principal: Any, run: BonusRun, person: Employee) -> dict[str, Any]:
+    """Per input of the person's statement, where its value came from, as the statement shows it: the subjects
+    (their names, values and a link to the explanation of the number, or to the scorecard for ``score``)."""
+    found = statement_sources(run, person.pk)
+    calc_id = run.calc_run_id
+    may_explain = can(principal, "calc.view")
+    visible = may_see(principal) if may_explain else (lambda level, subject_id: False)
+    every = [source for sources in found["inputs"].values() for source in sources]
+    units = _unit_names({s["subject_id"] for s in every if s["level"] == "unit"} | {person.unit_id})
+    people = dict(
+        Employee.objects.filter(
+            pk__in={s["subject_id"] for s in every if s["level"] == "employee"}
+        ).values_list("pk", "name")
+    )
+    codes = {name.partition(":")[2] for name in found["inputs"] if ":" in name}
+    metrics = {m.code: m for m in MetricDefinition.objects.filter(code__in=codes)}
+    results = pl.DataFrame()
+    if may_explain and codes:
+        results = run_frame(run.calc_run, "results").filter(pl.col("metric").is_in(list(codes)))
+    near = [("employee", person.pk), ("unit", person.unit_id)]
+    shown: dict[str, Any] = {}
+    for name, sources in found["inputs"].items():
+        kind, _, code = name.partition(":")
+        metric = metrics.get(code)
+        unit = str((metric.definition or {}).get("unit", "")) if metric else ""
+        items = []
+        for source in sources:
+            level, subject_id = source["level"], source["subject_id"]
+            label = units.get(subject_id, "") if level == "unit" else people.get(subject_id, "")
+            url = ""
+            if kind == "score" or not code:
+                if visible(level, subject_id):
+                    view = "metrics:employee_scorecard" if level == "employee" else "metrics:unit_scorecard"
+                    key = "employee_id" if level == "employee" else "unit_id"
+                    url = reverse(view, kwargs={"run_id": calc_id, key: subject_id})
+            else:
+                at = _explained_at(
+                    results.filter(pl.col("metric") == code) if results.height else results,
+                    (level, subject_id),
+                    near,
+                )
+                if visible(*at):
+                    url = _explain_url(calc_id, at[0], at[1], code)
+            items.append(
+                {
+                    "level": level,
+                    "subject_id": subject_id,
+                    "name": label or f"#{subject_id}",
+                    "value": fmt_number(source["value"]),
+                    "missing": source["value"] is None,
+                    "url": url,
+                    "own_unit": level == "unit" and subject_id == person.unit_id,
+                    "self": level == "employee" and subject_id == person.pk,
+                }
+            )
+        shown[name] = {
+            "kind": "score" if name == "score" else kind,
+            "metric": metric.name if metric else code,
+            "unit": unit,
+            "items": items,
+            "unit_name": units.get(person.unit_id, ""),
+        }
+    return {
+        "inputs": shown,
+        "recorded": found["recorded"],
+        "base_valid_from": found["base_valid_from"],
+    }
+
+
+def _with_source(line: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
+    """The line with where its input came from (``source``), and the input's value as the metric shows it."""
+    source = sources.get(line.get("input") or "")
+    if source is None:
+        return line
+    unit = source["unit"]
+    return {
+        **line,
+        "source": source,
+        "value_text": with_unit(line["value"], unit) if unit else fmt_number(line["value"]),
+    }
+
+
+# --- the statement, page and PDF ---------------------------------------------------------------------------------------
+
+
+def statement_context(principal: Any, run: BonusRun, person: Employee) -> dict[str, Any]:
+    """What the statement shows, on the page and in the PDF alike."""
     explained = statement(run, person.pk)
     names = input_names()
     row = explained["amounts"]
     adjustments = list(BonusAdjustment.objects.filter(run=run, employee=person).order_by("at", "pk"))
     adjusted = sum((entry.amount for entry in adjustments), Decimal(0))
-    ctx = {
+    sources = input_sources(principal, run, person) if row is not None else {"inputs": {}, "recorded": True}
+    lines = [_line(_with_source(line, sources["inputs"]), names) for line in explained["lines"]]
+    plan = run.plan_version.plan
+    per_person_base = not isinstance(parse_plan(run.plan_version.definition).base, FixedBase)
+    return {
         "run": run,
-        "plan": run.plan_version.plan,
+        "plan": plan,
         "badge": STATUS_BADGES.get(run.status, "badge-gray"),
         "person": person,
         "paid": row is not None,
         "amount": yuan(row["amount"]) if row else "",
-        "lines": [_line(line, names) for line in explained["lines"]],
+        "lines": lines,
+        "sources_recorded": sources["recorded"],
+        "base_valid_from": sources.get("base_valid_from"),
+        "per_person_base": per_person_base,
+        "bases_url": reverse("incentives:plan_bases", kwargs={"plan_id": plan.pk})
+        if per_person_base and can(principal, "plans.view")
+        else "",
         "adjustments": [{"entry": entry, "amount": yuan(entry.amount)} for entry in adjustments],
         "final": yuan(row["amount"] + adjusted) if row and adjustments else "",
     }
-    return render(request, "incentives/statement.html", ctx)
+
+
+@page("bonus.view")
+@require_safe
+def bonus_statement(request: HttpRequest, bonus_run_id: int, employee_id: int) -> HttpResponse:
+    """What one person gets from a run and why, line by line, each input leading to the records behind it, with
+    any adjustments after publication."""
+    run = _visible_run(bonus_run_id)
+    person = get_employee(request.user, employee_id)
+    return render(request, "incentives/statement.html", statement_context(request.user, run, person))

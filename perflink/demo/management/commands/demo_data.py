@@ -67,8 +67,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--calculate-months",
             type=int,
-            default=6,
-            help="calculate the scores of the last N months after loading (default 6; 0 skips it)",
+            default=24,
+            help="calculate the scores of the last N months after loading, all but the latest published "
+            "(default 24, every month of the default history; 0 skips it)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
