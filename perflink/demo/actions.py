@@ -190,17 +190,81 @@ def _link_and_pay(labels: list[str], actor: Actor) -> None:
         )
         if confirm:
             do_decide_link(link, confirm=True, note="业务部门确认", user=head, actor=as_head)
+    _confirm_claims_links(branch, metric, actor)
     first = dt.date.fromisoformat(f"{labels[0]}-01")
     version = do_save_plan(
         code="finance",
         name="财务部激励方案",
-        definition=FINANCE_PLAN,
+        definition=_demo_finance_plan(FINANCE_PLAN),
         valid_from=first,
         category="finance",
-        note="DOMAIN.md 理赔-财务联动示例",
+        note="DOMAIN.md 理赔-财务联动示例；理赔周期目标按本公司理赔部考核目标取 5 天",
         actor=actor,
     )
     do_run_bonus(version.plan, labels[-1], actor=actor)
+
+
+def _demo_finance_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """DOMAIN.md's finance plan with the claims-cycle target of the demo insurer's claims template (5 days, not
+    DOMAIN.md's 2: the demo's claims cycles run 2.6–11 days, so a 2-day target would always take the −10%
+    branch and the demo would never show the payment-time bands)."""
+    import copy
+
+    adopted = copy.deepcopy(plan)
+    for component in adopted["components"]:
+        if component["source"] == "linked:claim_cycle_days":
+            component["factor"]["bands"][0]["upto"] = "5"
+    for multiplier in adopted["multipliers"]:
+        if multiplier.get("when", {}).get("input") == "linked:claim_cycle_days":
+            multiplier["when"]["value"] = "5"
+    return adopted
+
+
+def _confirm_claims_links(head_branch: Any, metric: dict[str, Any], actor: Actor) -> None:
+    """In every other branch, finance's payment time linked to the claims department's cycle and confirmed by
+    that claims department's head (an account that confirmed it and does not log in to the demo), so the finance
+    plan pays by DOMAIN.md's rule there; head@'s branch keeps its link waiting, and its statements say so."""
+    import secrets
+
+    from perflink.accounts.actions import do_create_user
+    from perflink.core.context import current_tenant
+    from perflink.incentives.actions import do_decide_link, do_propose_link
+    from perflink.org.models import OrgUnit
+
+    if "claim_payment_days" not in metric or "claim_cycle_days" not in metric:
+        return
+    tenant = current_tenant()
+    branches = OrgUnit.objects.filter(parent_id=head_branch.parent_id, kind=head_branch.kind).exclude(
+        pk=head_branch.pk
+    )
+    for branch in branches.order_by("code"):
+        units = {u.category: u for u in OrgUnit.objects.filter(parent=branch, kind="department")}
+        if "claims" not in units or "finance" not in units:
+            continue
+        claims_head = do_create_user(
+            username=f"claims-{branch.code}@{tenant.slug if tenant else 'demo'}".lower(),
+            password=secrets.token_urlsafe(24),
+            role=Role.UNIT_HEAD,
+            scope_unit=units["claims"],
+            first_name=f"{branch.name}理赔部负责人",
+            check_password=False,
+            actor=actor,
+        )
+        link = do_propose_link(
+            functional_unit=units["finance"],
+            functional_metric=metric["claim_payment_days"],
+            business_unit=units["claims"],
+            business_metric=metric["claim_cycle_days"],
+            rationale="赔款支付时效决定理赔周期。",
+            actor=actor,
+        )
+        do_decide_link(
+            link,
+            confirm=True,
+            note="理赔部确认",
+            user=claims_head,
+            actor=Actor("user", claims_head.pk, claims_head.username),
+        )
 
 
 def _summary(config: DemoConfig, data: DemoData, counts: dict[str, int]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from perflink.core.context import SYSTEM, tenant_context
 from perflink.demo import actions
 from perflink.demo.actions import DEMO_PASSWORD
 from perflink.demo.generate import DemoConfig, DemoData, generate
+from perflink.incentives.models import Link
 from perflink.ingest.models import (
     Batch,
     ClaimRecord,
@@ -138,7 +139,17 @@ def test_loads_a_whole_insurer_with_audit_event_and_logins() -> None:
         assert verify_chain(tenant.pk, events, (head.seq, head.hash)) is None
         # The logins.
         users = {u.username: u for u in User.objects.select_related("employee", "scope_unit")}
-        assert set(users) == {"admin@demo", "perf@demo", "head@demo", "agent@demo", "auditor@demo"}
+        # The other branches' claims heads confirmed finance's link to their claims department; they are not
+        # demo logins (their passwords are random) and each decided only their own department's link.
+        claims_heads = {name: user for name, user in users.items() if name.startswith("claims-")}
+        confirmed = Link.objects.filter(status="confirmed", business_metric__code="claim_cycle_days")
+        assert claims_heads and confirmed.count() == len(claims_heads)
+        assert {u.scope_unit_id for u in claims_heads.values()} == set(
+            confirmed.values_list("business_unit", flat=True)
+        )
+        assert not any(u.check_password(DEMO_PASSWORD) for u in claims_heads.values())
+        logins = {name: user for name, user in users.items() if name not in claims_heads}
+        assert set(logins) == {"admin@demo", "perf@demo", "head@demo", "agent@demo", "auditor@demo"}
         assert users["head@demo"].scope_unit.category == "sales"
         assert users["head@demo"].employee.unit == users["head@demo"].scope_unit
         agent = users["agent@demo"].employee
@@ -214,7 +225,7 @@ def test_existing_tenant_is_refused_without_replace_and_replaced_with_it() -> No
     assert "dropped the earlier data" in output
     with tenant_context(tenant):
         assert Employee.objects.count() > before
-        assert User.objects.count() == 5
+        assert User.objects.exclude(username__startswith="claims-").count() == 5  # the logins, once each
         assert list(
             AuditEvent.objects.filter(action__startswith="demo.")
             .order_by("seq")
