@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, models
 
 from perflink.ingest.kinds import KindSpec
@@ -207,7 +208,23 @@ def _sqlite_ready(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(out)
 
 
+def _with_defaults(model: type[models.Model], frame: pl.DataFrame) -> pl.DataFrame:
+    """An optional field left out (null) stored as its column's default where the column takes no null (an
+    incident without affected_transactions is stored with 0, as the model says), instead of a database error."""
+    fills = []
+    for name in frame.columns:
+        try:
+            field = model._meta.get_field(name.removesuffix("_id"))
+        except FieldDoesNotExist:
+            continue
+        if field.null or not field.has_default() or callable(field.default) or field.default is None:
+            continue
+        fills.append(pl.col(name).fill_null(pl.lit(field.default).cast(frame.schema[name])))
+    return frame.with_columns(fills) if fills else frame
+
+
 def _insert(model: type[models.Model], frame: pl.DataFrame, meta: dict[str, Any]) -> None:
+    frame = _with_defaults(model, frame)
     cols = [*meta.keys(), "version", *frame.columns]
     frame = frame.with_columns(
         *[pl.lit(v).alias(k) for k, v in meta.items()], pl.lit(1, dtype=pl.Int64).alias("version")
@@ -239,6 +256,7 @@ def _copy(statement: str, frame: pl.DataFrame) -> None:
 
 
 def _update(model: type[models.Model], frame: pl.DataFrame, meta: dict[str, Any]) -> None:
+    frame = _with_defaults(model, frame)
     table = connection.ops.quote_name(model._meta.db_table)
     cols = [c for c in frame.columns if c != "id"]
     q = connection.ops.quote_name

@@ -126,3 +126,25 @@ def test_unknown_references_are_row_errors_not_silent_nulls(in_world: World) -> 
             "reason": "unknown employee number 'nobody'",
         }
     ]
+
+
+def test_an_optional_field_left_out_is_stored_as_the_columns_default_not_a_database_error(
+    in_world: World,
+) -> None:
+    from perflink.ingest.models import IncidentRecord
+    from tests.factories import push
+
+    # An incident without affected_transactions (optional in the HR/IT data): stored with 0, then updated with a
+    # count, then sent again without it.
+    record = {
+        "external_id": "INC-1",
+        "system": "核心出单",
+        "severity": "P2",
+        "started_at": "2026-03-02T09:00:00+08:00",
+    }
+    push("incident", [record])
+    assert IncidentRecord.objects.get(external_id="INC-1").affected_transactions == 0
+    push("incident", [{**record, "affected_transactions": 120}])
+    assert IncidentRecord.objects.get(external_id="INC-1").affected_transactions == 120
+    push("incident", [{**record, "ended_at": "2026-03-02T10:00:00+08:00"}])
+    assert IncidentRecord.objects.get(external_id="INC-1").affected_transactions == 0
