@@ -208,6 +208,7 @@ def _register_routers() -> None:
     from perflink.accounts.api import router as accounts_router
     from perflink.audit.api import router as audit_router
     from perflink.collab.api import router as collab_router
+    from perflink.collab.survey_api import router as survey_router
     from perflink.incentives.api import router as incentives_router
     from perflink.ingest.api import router as ingest_router
     from perflink.metrics.api import router as metrics_router
@@ -220,6 +221,7 @@ def _register_routers() -> None:
     api.add_router("/", metrics_router)
     api.add_router("/", incentives_router)
     api.add_router("/", collab_router)
+    api.add_router("/", survey_router)
 
 
 _register_routers()

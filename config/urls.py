@@ -7,6 +7,7 @@ urlpatterns = [
     path("data/", include("perflink.ingest.urls")),
     path("metrics/", include("perflink.metrics.urls")),
     path("links/", include("perflink.incentives.urls")),
+    path("collab/", include("perflink.collab.urls")),
     path("inbox/", include("perflink.notify.urls")),
     path("", include("perflink.web.urls")),
 ]

@@ -125,6 +125,8 @@ def test_me_describes_the_logged_in_user_and_what_they_may_do(world: World) -> N
         "demands.raise",
         "demands.respond",
         "demands.comment",
+        "surveys.view",
+        "surveys.answer",
     }
 
 

@@ -30,7 +30,7 @@ from perflink.accounts.access import TOKEN_ACTIONS, can
 from perflink.accounts.actions import do_create_token
 from perflink.accounts.models import ApiToken
 from perflink.audit.models import AuditEvent
-from perflink.collab.tests.factories import make_demands
+from perflink.collab.tests.factories import make_demands, make_survey, survey_answer_body
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
 from perflink.core.models import TenantOwned
@@ -75,6 +75,7 @@ class Tenant:
     plan_id: int = 0
     bonus_run_id: int = 0
     demand_id: int = 0
+    survey_id: int = 0
 
 
 # --- what each parameter refers to ------------------------------------------------------------------
@@ -94,6 +95,7 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "plan_id": lambda t: t.plan_id,
     "bonus_run_id": lambda t: t.bonus_run_id,
     "demand_id": lambda t: t.demand_id,
+    "survey_id": lambda t: t.survey_id,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
 UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "collab", "kind": "claim"}  # a module's slug, a record kind
@@ -127,6 +129,7 @@ PLAIN_BODY_FIELDS = {
     "season_code", "valid_from", "valid_to", "note", "year", "starts_on", "ends_on", "period", "value", "metric",
     "functional_metric", "business_metric", "rationale", "amount", "reason", "periods", "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
     "title", "spec", "rule", "accept_within_working_days", "plan", "requisition", "text", "as_of",  # demands (the requisition by its number in the HR data)
+    "units",  # a survey's answers: a unit the survey does not rate is refused (400) like any other
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
 PLAIN_QUERY_PARAMS = {
@@ -235,6 +238,7 @@ def metrics_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/api/v1/demands/{demand_id}/comments"): {"text": "请尽快安排"},
         ("post", "/api/v1/demands/{demand_id}/change-requests"): {"text": "培训加入产品知识"},
         ("post", "/api/v1/demands/{demand_id}/evaluate"): {},
+        ("post", "/api/v1/surveys/{survey_id}/answer"): survey_answer_body(world),
     }  # fmt: skip
 
 
@@ -297,8 +301,10 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
     plan = make_plan(world, name=f"{tag}财务激励方案")
     bonus_runs = make_bonus_runs(world)
     demands = make_demands(world, title=f"{tag}招聘需求")
+    survey = make_survey(world, title=f"{tag}满意度调研")
     if distinctive:
         markers.append(f"{tag}招聘需求")
+        markers.append(f"{tag}满意度调研")
     if distinctive:
         markers.append(f"{tag}财务激励方案")
     if distinctive:
@@ -315,7 +321,7 @@ def seed(world: World, prefix: str, distinctive: bool) -> Tenant:
     return Tenant(
         world, unit, employee, position, token, secret, event, batch, source.code, connector, markers,
         metric_id=metric.pk, template_id=template.pk, run_id=run.pk, link_id=link.pk, plan_id=plan.plan_id, bonus_run_id=bonus_runs["published"].pk,
-        demand_id=demands["submitted"].pk,
+        demand_id=demands["submitted"].pk, survey_id=survey.pk,
     )  # fmt: skip
 
 

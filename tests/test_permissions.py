@@ -22,8 +22,8 @@ from perflink.accounts.actions import do_create_token
 from perflink.accounts.choices import Role
 from perflink.accounts.models import ApiToken, User
 from perflink.audit.models import AuditEvent
-from perflink.collab.models import Demand
-from perflink.collab.tests.factories import make_demands, make_support_unit
+from perflink.collab.models import Demand, Survey
+from perflink.collab.tests.factories import make_demands, make_support_unit, make_survey, survey_answer_body
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
 from perflink.incentives.models import BonusRun, IncentivePlan, Link
@@ -83,6 +83,10 @@ EXPECTED: dict[str, set[str]] = {
     "demands.respond": {PA, UH},
     "demands.comment": {PA, UH},
     "demands.evaluate": {TA, PA},
+    "surveys.view": {TA, PA, UH, AU},
+    "surveys.manage": {TA, PA},
+    "surveys.answer": {UH, EM},  # business units rate the functions; administrators schedule, never answer
+    "notify.manage": {TA},
 }
 TOKEN_MAY = {
     "ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view",
@@ -165,7 +169,9 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
         plan = IncentivePlan.objects.order_by("pk").first()
         bonus = BonusRun.objects.order_by("pk").first()
         demand = Demand.objects.order_by("pk").first()
+        survey = Survey.objects.order_by("pk").first()
     return {
+        "survey_id": survey.pk if survey else 0,
         "demand_id": demand.pk if demand else 0,
         "bonus_run_id": bonus.pk if bonus else 0,
         "plan_id": plan.pk if plan else 0,
@@ -207,7 +213,9 @@ def matrix_world(world: World) -> tuple[World, ApiToken, str]:
     make_plan(world)
     make_bonus_runs(world)
     # Demands served by a functional unit inside the sales department, so its head is both sides.
-    make_demands(world, serving=make_support_unit(world))
+    support = make_support_unit(world)
+    make_demands(world, serving=support)
+    make_survey(world, rated=support)  # the sales head and HR's employee are invited: both roles that answer
     return world, token, secret
 
 
@@ -301,6 +309,7 @@ def api_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("patch", "/api/v1/ingest/connectors/{connector_id}"): {"page_size": 100},
         ("post", "/api/v1/ingest/connectors/{connector_id}/run"): {},
+        ("post", "/api/v1/surveys/{survey_id}/answer"): survey_answer_body(world),
         **metrics_bodies(world),
     }  # fmt: skip
 

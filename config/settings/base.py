@@ -170,3 +170,34 @@ LOGGING = {
 }
 
 APP_NAME = _("Perflink")
+
+# --- Notifications: e-mail and outgoing channels (perflink.notify) ------------------------------
+# Mail goes to the console unless SMTP is configured, so a fresh or private-cloud install sends nothing out.
+# SMTP: PERFLINK_EMAIL_BACKEND=smtp and PERFLINK_EMAIL_HOST, _PORT, _HOST_USER, _HOST_PASSWORD, _USE_TLS or _USE_SSL.
+# Django 6.1's MAILERS (the EMAIL_HOST-style settings are deprecated there).
+_MAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+}
+_mail_backend = os.environ.get("PERFLINK_EMAIL_BACKEND", "console")
+MAILERS: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": _MAIL_BACKENDS.get(_mail_backend, _mail_backend)},
+}
+if MAILERS["default"]["BACKEND"] == _MAIL_BACKENDS["smtp"]:
+    MAILERS["default"]["OPTIONS"] = {
+        "host": os.environ.get("PERFLINK_EMAIL_HOST", "localhost"),
+        "port": int(os.environ.get("PERFLINK_EMAIL_PORT", "25")),
+        "username": os.environ.get("PERFLINK_EMAIL_HOST_USER", ""),
+        "password": os.environ.get("PERFLINK_EMAIL_HOST_PASSWORD", ""),
+        "use_tls": os.environ.get("PERFLINK_EMAIL_USE_TLS", "0") == "1",
+        "use_ssl": os.environ.get("PERFLINK_EMAIL_USE_SSL", "0") == "1",
+        "timeout": int(os.environ.get("PERFLINK_EMAIL_TIMEOUT", "10")),
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("PERFLINK_DEFAULT_FROM_EMAIL", "Perflink <perflink@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in e-mails and robot messages: the address people open Perflink at (no link without it).
+PERFLINK_SITE_URL = os.environ.get("PERFLINK_SITE_URL", "")
+PERFLINK_NOTIFY_TIMEOUT = float(os.environ.get("PERFLINK_NOTIFY_TIMEOUT", "10"))  # seconds per HTTP call
+PERFLINK_NOTIFY_EMAIL_USERS = os.environ.get("PERFLINK_NOTIFY_EMAIL_USERS", "1") == "1"  # inbox items by mail
+# First attempts on a Celery worker instead of inline after the commit (needs Celery and a broker).
+PERFLINK_NOTIFY_CELERY = os.environ.get("PERFLINK_NOTIFY_CELERY", "0") == "1"

@@ -51,6 +51,10 @@ ACTIONS: dict[str, str] = {
     "demands.respond": "accept, decline, start and deliver demands addressed to one's own functional unit",
     "demands.comment": "comment on demands of one's own units",
     "demands.evaluate": "evaluate delivered demands by their rule",
+    "surveys.view": "see support-satisfaction surveys and their results (hidden below the anonymity threshold)",
+    "surveys.manage": "schedule support-satisfaction surveys, their questions and reminders",
+    "surveys.answer": "answer the support-satisfaction surveys one is invited to",
+    "notify.manage": "manage notification channels: e-mail, WeCom and DingTalk robots, outgoing webhooks",
     "self.view": "see one's own record, KPIs and bonus statement",
 }
 
@@ -61,7 +65,14 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     # Only the business side confirms links: a unit head over the business unit (checked in the action too).
     # Demands are raised, answered and discussed by the two units themselves (and performance administration).
     Role.TENANT_ADMIN: _ALL
-    - {"ingest.push", "links.decide", "demands.raise", "demands.respond", "demands.comment"},
+    - {
+        "ingest.push",
+        "links.decide",
+        "demands.raise",
+        "demands.respond",
+        "demands.comment",
+        "surveys.answer",
+    },
     Role.PERFORMANCE_ADMIN: _READ
     | {
         "org.manage",
@@ -89,6 +100,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "demands.respond",
         "demands.comment",
         "demands.evaluate",
+        "surveys.view",
+        "surveys.manage",
     },
     # A unit head raises for a business unit and responds for a functional one: the action checks which side.
     Role.UNIT_HEAD: _READ
@@ -102,8 +115,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "demands.raise",
         "demands.respond",
         "demands.comment",
+        "surveys.view",
+        "surveys.answer",
     },
-    Role.EMPLOYEE: frozenset({"home.view", "self.view"}),
+    Role.EMPLOYEE: frozenset({"home.view", "self.view", "surveys.answer"}),
     Role.AUDITOR: _READ
     | {
         "audit.view",
@@ -115,6 +130,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "plans.view",
         "bonus.view",
         "demands.view",
+        "surveys.view",
     },
     # Integration clients act only through tokens; a token carries a subset of these. An OA system raises and
     # follows demands for the business side.

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,6 +46,7 @@ from perflink.core.context import Actor
 from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFailed
 from perflink.engine.periods import Period, PeriodError
 from perflink.metrics.calc import work_calendar
+from perflink.notify.actions import do_publish_event
 from perflink.org.choices import UnitType
 from perflink.org.models import OrgUnit
 from perflink.tenancy.models import Tenant
@@ -157,7 +159,7 @@ def _log(
     from_status: str = "",
     to_status: str = "",
 ) -> DemandEvent:
-    return DemandEvent.objects.create(
+    event = DemandEvent.objects.create(
         demand=demand,
         kind=kind,
         from_status=from_status,
@@ -167,6 +169,40 @@ def _log(
         side=side,
         by_label=actor.label[:150],
         at=at,
+    )
+    _announce(demand, kind, text=text, actor=actor)
+    return event
+
+
+# Each logged event of a demand, as the notification event channels subscribe to.
+NOTIFY_EVENTS: dict[str, str] = {
+    EventKind.RAISED: "demand.raised",
+    EventKind.ACCEPTED: "demand.accepted",
+    EventKind.DECLINED: "demand.declined",
+    EventKind.STARTED: "demand.started",
+    EventKind.DELIVERED: "demand.delivered",
+    EventKind.WITHDRAWN: "demand.withdrawn",
+    EventKind.COMMENT: "demand.commented",
+    EventKind.CHANGE_REQUEST: "demand.changed",
+    EventKind.EVALUATION: "demand.evaluated",
+}
+
+
+def _announce(demand: Demand, kind: str, *, text: str, actor: Actor) -> None:
+    """Tell both units' heads (inbox, e-mail) and the subscribed channels (robots, webhooks), inside the
+    action's transaction: nothing is sent unless the change commits."""
+    try:
+        url = reverse("collab:demand", args=[demand.pk])
+    except NoReverseMatch:  # the pages are not installed (API-only use)
+        url = ""
+    do_publish_event(
+        NOTIFY_EVENTS[kind],
+        title=f"{demand.number} {demand.title}",
+        body=text,
+        url=url,
+        units=[demand.requesting_unit, demand.serving_unit],
+        data={"demand": demand.pk, "number": demand.number, "kind": demand.kind, "status": demand.status},
+        actor=actor,
     )
 
 

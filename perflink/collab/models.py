@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from perflink.collab.choices import DemandKind, DemandStatus, EvaluationState, EventKind, Side
 from perflink.core.models import TenantOwned, TimeStamped
@@ -90,3 +91,99 @@ class DemandEvent(TenantOwned):
     class Meta:
         ordering = ["demand_id", "at", "id"]
         indexes = [models.Index(fields=["tenant", "demand", "at"])]
+
+
+# --- support-satisfaction surveys (满意度调研) ----------------------------------------------------------------
+
+
+class SurveyStatus(models.TextChoices):
+    SCHEDULED = "scheduled", pgettext_lazy("survey status", "Scheduled")
+    OPEN = "open", pgettext_lazy("survey status", "Open")
+    CLOSED = "closed", pgettext_lazy("survey status", "Closed")
+
+
+class SurveyRecurrence(models.TextChoices):
+    NONE = "", pgettext_lazy("survey recurrence", "Once")
+    MONTHLY = "monthly", pgettext_lazy("survey recurrence", "Monthly")
+
+
+class Survey(TenantOwned, TimeStamped):
+    """Business units rate the support of functional units for one period.
+
+    ``scale`` is the answer scale with its points (``[{"key", "label", "points"}]``, points as text for exact
+    decimals), ``questions`` the single-choice questions asked of every rated unit (``[{"key", "text"}]``);
+    each rated unit also gets one free-text comment. Results are shown to anyone but the survey's managers only
+    once a rated unit has ``threshold`` respondents."""
+
+    title = models.CharField(_("title"), max_length=120)
+    period = models.CharField(_("period"), max_length=7)  # YYYY-MM: the month whose support is rated
+    status = models.CharField(
+        _("status"), max_length=10, choices=SurveyStatus.choices, default=SurveyStatus.SCHEDULED
+    )
+    recurrence = models.CharField(
+        _("recurrence"), max_length=10, choices=SurveyRecurrence.choices, default="", blank=True
+    )
+    opens_on = models.DateField(_("opens on"))
+    closes_on = models.DateField(_("closes on"))
+    threshold = models.PositiveSmallIntegerField(_("anonymity threshold"), default=3)
+    scale = models.JSONField(_("answer scale"), default=list)
+    questions = models.JSONField(_("questions"), default=list)
+    respondent_roles = models.JSONField(_("respondents"), default=list)  # "unit_head", "employee"
+    rated_units = models.ManyToManyField("org.OrgUnit", related_name="+", verbose_name=_("rated units"))
+    rating_units = models.ManyToManyField("org.OrgUnit", related_name="+", verbose_name=_("rating units"))
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_survey"
+    )
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_by_label = models.CharField(_("scheduled by"), max_length=150)
+
+    class Meta:
+        ordering = ["-period", "-id"]
+        indexes = [models.Index(fields=["tenant", "status"]), models.Index(fields=["tenant", "period"])]
+        verbose_name = _("survey")
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.title}"
+
+
+class SurveyInvitation(TenantOwned):
+    """One respondent invited to a survey, answering for ``rating_unit``. It records *that* they answered (for
+    response rates and reminders), never *what*: the answers carry only a random ``response_key``."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    rating_unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    invited_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    reminders = models.PositiveSmallIntegerField(default=0)
+    response_key = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "user"], name="surveyinvitation_unique_user")
+        ]
+        indexes = [models.Index(fields=["tenant", "user"])]
+
+
+class SurveyResponse(TenantOwned):
+    """One respondent's rating of one functional unit: an option per question and a comment. No user: the
+    ``response_key`` ties the rows of one submission together so it can be edited until the survey closes."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    response_key = models.CharField(max_length=32)
+    rated_unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    rating_unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    ratings = models.JSONField(default=dict)  # question key -> option key
+    points = models.JSONField(default=dict)  # question key -> points (text), fixed when answered
+    comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["survey_id", "rated_unit_id", "answered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "response_key", "rated_unit"], name="surveyresponse_unique_unit"
+            )
+        ]

@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import polars as pl
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,6 +48,7 @@ from perflink.incentives.choices import BONUS_TRANSITIONS, BonusRunStatus, LinkS
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link, PlanVersion
 from perflink.metrics.models import CalcRun
 from perflink.metrics.selectors import latest_run, run_frame, run_inputs
+from perflink.notify.actions import do_publish_event
 from perflink.org.models import Employee, OrgUnit
 
 
@@ -420,6 +422,14 @@ def do_publish_bonus_run(run: BonusRun, *, actor: Actor) -> BonusRun:
         run.published_at = timezone.now()
         run.save(update_fields=["status", "published_at"])
         record_event("bonus.publish", run, after={"status": run.status, "total": run.total})
+        # Channels hear that the run is published, never the people's amounts.
+        do_publish_event(
+            "bonus.published",
+            title=f"{run.plan_version.plan.name} · {run.period}",
+            url=reverse("incentives:bonus_run", args=[run.pk]),
+            data={"bonus_run": run.pk, "period": run.period, "plan": run.plan_version.plan.code},
+            actor=actor,
+        )
     return run
 
 

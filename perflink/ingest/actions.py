@@ -38,6 +38,7 @@ KIND_SYSTEM = {
     "exit": SystemKind.HR,
     "payment": SystemKind.FINANCE,
     "incident": SystemKind.ITOPS,
+    "survey_response": SystemKind.SURVEY,
 }
 DEFAULT_SYSTEMS = {
     SystemKind.POLICY: ("policy", "保单管理系统"),
@@ -45,6 +46,7 @@ DEFAULT_SYSTEMS = {
     SystemKind.HR: ("hr", "人力资源系统"),
     SystemKind.FINANCE: ("finance", "财务系统"),
     SystemKind.ITOPS: ("itops", "IT运维平台"),
+    SystemKind.SURVEY: ("survey", "满意度调研"),
 }
 
 

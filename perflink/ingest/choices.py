@@ -20,6 +20,7 @@ class RecordKind(models.TextChoices):
     EXIT = "exit", _("Exit")
     PAYMENT = "payment", _("Finance payment")
     INCIDENT = "incident", _("IT incident")
+    SURVEY_RESPONSE = "survey_response", _("Survey response")
     UNIT = "unit", _("Org unit")
     EMPLOYEE = "employee", _("Employee")
 

@@ -426,6 +426,21 @@ KINDS: dict[str, KindSpec] = {
             _f("affected_transactions", "int", "受影响交易数", "affected transactions", "影响交易笔数"),
         ),
     ),
+    "survey_response": KindSpec(
+        "survey_response",
+        "满意度调研答卷",
+        "ingest.SurveyResponseRecord",
+        "external_id",
+        (
+            _f("survey", "str", "调研编号", "survey", "survey id", required=True, max_length=40),
+            _f("question", "str", "题目编号", "question", "question id", required=True, max_length=40),
+            _f("rated_unit", "unit", "被评部门代码", "rated unit", "被评价部门", required=True),
+            _f("rating_unit", "unit", "评价部门代码", "rating unit", "评价部门"),
+            _f("points", "decimal", "得分", "points", "分数"),
+            _f("period_on", "date", "所评期间", "period", "rated period", required=True),
+            _f("answered_at", "datetime", "作答时间", "answered at", "提交时间", required=True),
+        ),
+    ),
 }
 
 

@@ -260,6 +260,25 @@ class IncidentRecord(SourceRecord):
         constraints = [_unique("incident")]
 
 
+class SurveyResponseRecord(SourceRecord):
+    """One answer of a support-satisfaction survey: the points one business unit gave one functional unit on one
+    question. Deliberately without the respondent: survey answers are anonymous."""
+
+    survey = models.CharField(_("survey"), max_length=40)
+    question = models.CharField(_("question"), max_length=40)
+    rated_unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    rating_unit = models.ForeignKey(
+        "org.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    points = models.DecimalField(_("points"), max_digits=6, decimal_places=2, null=True, blank=True)
+    period_on = models.DateField(_("rated period"))
+    answered_at = models.DateTimeField(_("answered"))
+
+    class Meta:
+        constraints = [_unique("survey_response")]
+        indexes = [models.Index(fields=["tenant", "period_on"])]
+
+
 class IncidentUnit(TenantOwned):
     incident = models.ForeignKey(IncidentRecord, on_delete=models.CASCADE)
     unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")

@@ -35,7 +35,7 @@ from perflink.metrics.models import (
     TemplateVersion,
 )
 from perflink.metrics.selectors import heads_of_affected_units, latest_run
-from perflink.notify.actions import do_notify
+from perflink.notify.actions import do_notify, do_publish_event
 from perflink.notify.choices import Kind
 from perflink.org.models import Employee, OrgUnit
 
@@ -545,6 +545,13 @@ def do_publish_run(run: CalcRun, *, actor: Actor) -> CalcRun:
         run.stale_since = None
         run.save(update_fields=["published_at", "published_by_label", "stale_since"])
         record_event("calc.publish", run, after={"period": run.period, "number": run.number})
+        do_publish_event(
+            "results.published",
+            title=f"{run.period} · #{run.number}",
+            url=reverse("metrics:run_detail", args=[run.pk]),
+            data={"run": run.pk, "period": run.period, "number": run.number},
+            actor=actor,
+        )
     return run
 
 

@@ -775,20 +775,35 @@ _IT: tuple[LibraryMetric, ...] = (
     ),
 )
 
-METRICS: list[LibraryMetric] = [*_SALES, *_HR, *_CLAIMS, *_FINANCE, *_IT]
-
-PLANNED_METRICS: list[PlannedMetric] = [
-    PlannedMetric(
+# Business units' ratings of functional units' support, from the collaboration module's surveys (ingested as
+# survey_response records, so the metrics never import collaboration code).
+_GENERAL: tuple[LibraryMetric, ...] = (
+    LibraryMetric(
         "internal_support_satisfaction",
         "内部支持满意度",
         "Internal support satisfaction",
-        "业务部门对职能部门支持的定期评价：满意10分、一般5分、不满意0分，取平均分。",
-        "Business units' periodic rating of a functional unit's support: satisfied 10, neutral 5, dissatisfied 0 "
-        "points, averaged.",
+        "业务部门对职能部门支持的满意度调研：本期调研中每一题的得分（默认满意10分、一般5分、不满意0分）取平均，"
+        "满分10分；按被评部门统计，不向上汇总，少于3份答卷不评分。",
+        "Business units' rating of a functional unit's support in the period's survey: the mean points of every "
+        "answer (satisfied 10, neutral 5, dissatisfied 0 by default), out of 10; per rated unit, not rolled up, "
+        "not scored below 3 answers.",
         "general",
-        "Needs survey answers as records; arrives with the collaboration/survey issue (scored by a survey rule).",
+        {
+            "kind": "survey_response",
+            "date_field": "period_on",
+            "filters": [{"field": "points", "op": "not_null"}],
+            "measure": {"agg": "mean", "field": "points"},
+            "subject": {"unit": "rated_unit", "rollup": False},
+            "direction": "higher",
+            "unit": "分",
+            "min_count": 3,
+        },
     ),
-]
+)
+
+METRICS: list[LibraryMetric] = [*_SALES, *_HR, *_CLAIMS, *_FINANCE, *_IT, *_GENERAL]
+
+PLANNED_METRICS: list[PlannedMetric] = []
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -6,4 +6,6 @@ app_name = "notify"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("channels/", views.channels, name="channels"),
+    path("deliveries/", views.deliveries, name="deliveries"),
 ]

@@ -85,3 +85,35 @@ def at(day: str, hour: int = 9) -> dt.datetime:
     from django.utils import timezone
 
     return timezone.make_aware(dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour)))
+
+
+def make_survey(world: World, *, rated: OrgUnit | None = None, title: str = "职能支持满意度调研") -> Any:
+    """An open support survey (opening today) of ``rated`` (default HR), answered for the sales department by its
+    head and, when HR is not the unit rated, for HR by HR's employee."""
+    from perflink.collab.surveys import do_schedule_survey
+
+    rated = rated or world.hr
+    with tenant_context(world.tenant, SYSTEM):
+        return do_schedule_survey(
+            title=title,
+            period="2026-03",
+            rated_units=[rated],
+            rating_units=[world.sales] if rated == world.hr else [world.sales, world.hr],
+            respondent_roles=["unit_head", "employee"],
+            opens_on=dt.date.today(),
+            closes_on=dt.date.today() + dt.timedelta(days=7),
+            actor=SYSTEM,
+        )
+
+
+def survey_answer_body(world: World) -> dict[str, Any]:
+    """A valid answer to the first survey's first rated unit (every default question answered)."""
+    from perflink.collab.models import Survey
+
+    with tenant_context(world.tenant, SYSTEM):
+        survey = Survey.objects.order_by("pk").first()
+        if survey is None:
+            return {"units": []}
+        unit = survey.rated_units.order_by("pk").first()
+        ratings = {q["key"]: "satisfied" for q in survey.questions}
+    return {"units": [{"rated_unit_id": unit.pk if unit else 0, "ratings": ratings, "comment": ""}]}

@@ -84,6 +84,16 @@ def _records(w: World) -> dict[str, dict[str, str]]:
             "affected_units": f"{w.sales.code},{w.sales_team.code}",
             "affected_transactions": "1200",
         },
+        "survey_response": {
+            "external_id": "SR-1",
+            "survey": "S1",
+            "question": "q1",
+            "rated_unit": w.hr.code,
+            "rating_unit": unit,
+            "points": "10",
+            "period_on": "2026-03-01",
+            "answered_at": "2026-04-02 10:00",
+        },
     }
 
 

@@ -117,7 +117,7 @@ def test_derived_formulas_parse_and_refer_only_to_base_metrics_and_builtins():
 def test_planned_metrics_say_what_they_wait_for_and_are_not_installed():
     planned = {m.code for m in library.PLANNED_METRICS}
 
-    assert "internal_support_satisfaction" in planned
+    assert "internal_support_satisfaction" in METRICS  # arrived with the support surveys (issue 6)
     assert not planned & set(METRICS)
     assert all(m.note and m.name and m.name_en for m in library.PLANNED_METRICS)
 
@@ -518,6 +518,13 @@ def test_every_library_metric_computes_in_one_run_over_every_kind():
             },
         ),
         "incident.affected_units": pl.DataFrame({"owner_id": [1], "unit_id": [TEAM_A]}),
+        "survey_response": frame(
+            "survey_response",
+            *(
+                {"id": i, "rated_unit": HR, "points": 10.0, "period_on": dt.date(2026, 3, 1)}
+                for i in (1, 2, 3)
+            ),
+        ),
         "employee": employees,
         "unit": TREE,
     }

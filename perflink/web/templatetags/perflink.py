@@ -58,6 +58,12 @@ ACTION_LABELS: dict[str, Any] = {
     "demands.respond": _("accept, decline, start and deliver demands addressed to one's own functional unit"),
     "demands.comment": _("comment on demands of one's own units"),
     "demands.evaluate": _("evaluate delivered demands by their rule"),
+    "surveys.view": _(
+        "see support-satisfaction surveys and their results (hidden below the anonymity threshold)"
+    ),
+    "surveys.manage": _("schedule support-satisfaction surveys, their questions and reminders"),
+    "surveys.answer": _("answer the support-satisfaction surveys one is invited to"),
+    "notify.manage": _("manage notification channels: e-mail, WeCom and DingTalk robots, outgoing webhooks"),
 }
 _ACTION_BY_TEXT = {text: code for code, text in ACTIONS.items()}
 
@@ -119,6 +125,17 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "demand.comment": _("Demand commented on"),
     "demand.change_request": _("Change requested on a demand"),
     "demand.evaluate": _("Demand evaluated"),
+    "survey.schedule": _("Survey scheduled"),
+    "survey.open": _("Survey opened"),
+    "survey.remind": _("Survey reminder sent"),
+    "survey.close": _("Survey closed"),
+    "survey.answer": _("Survey answered"),
+    "notify.channel.create": _("Notification channel added"),
+    "notify.channel.update": _("Notification channel changed"),
+    "notify.channel.delete": _("Notification channel deleted"),
+    "notify.channel.test": _("Test message sent"),
+    "notify.publish": _("Event announced to channels"),
+    "notify.delivery.retry": _("Delivery retried"),
     "demo.load": _("Demo data loaded"),
     "demo.replace": _("Demo data replaced"),
 }

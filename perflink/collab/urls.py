@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from perflink.collab.views import demands, surveys
+
+app_name = "collab"
+
+urlpatterns = [
+    *demands.urlpatterns,
+    path("surveys/", include(surveys.urlpatterns)),
+]
