@@ -187,7 +187,7 @@ def _people(request: HttpRequest, run: BonusRun) -> dict[str, Any]:
         zip(amounts.get_column("person_id").to_list(), amounts.get_column("amount").to_list(), strict=True)
     )
     q = request.GET.get("q", "").strip()
-    people = visible_employees(request.user).filter(pk__in=list(paid)).select_related("unit")
+    people = visible_employees(request.user).filter(pk__in=list(paid)).select_related("unit__parent")
     if q:
         people = people.filter(Q(name__icontains=q) | Q(employee_no__icontains=q))
     page_obj = Paginator(people.order_by("employee_no", "pk"), PEOPLE_PER_PAGE).get_page(
