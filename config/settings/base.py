@@ -172,27 +172,34 @@ LOGGING = {
 APP_NAME = _("Perflink")
 
 # --- Notifications: e-mail and outgoing channels (perflink.notify) ------------------------------
-# Mail goes to the console unless SMTP is configured, so a fresh or private-cloud install sends nothing out.
+# Mail goes to the console in development, so a fresh install sends nothing out; production settings use SMTP
+# (localhost:25 unless PERFLINK_EMAIL_HOST says otherwise; failed sends are retried and logged by perflink.notify).
 # SMTP: PERFLINK_EMAIL_BACKEND=smtp and PERFLINK_EMAIL_HOST, _PORT, _HOST_USER, _HOST_PASSWORD, _USE_TLS or _USE_SSL.
 # Django 6.1's MAILERS (the EMAIL_HOST-style settings are deprecated there).
 _MAIL_BACKENDS = {
     "console": "django.core.mail.backends.console.EmailBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
 }
-_mail_backend = os.environ.get("PERFLINK_EMAIL_BACKEND", "console")
-MAILERS: dict[str, dict[str, object]] = {
-    "default": {"BACKEND": _MAIL_BACKENDS.get(_mail_backend, _mail_backend)},
-}
-if MAILERS["default"]["BACKEND"] == _MAIL_BACKENDS["smtp"]:
-    MAILERS["default"]["OPTIONS"] = {
-        "host": os.environ.get("PERFLINK_EMAIL_HOST", "localhost"),
-        "port": int(os.environ.get("PERFLINK_EMAIL_PORT", "25")),
-        "username": os.environ.get("PERFLINK_EMAIL_HOST_USER", ""),
-        "password": os.environ.get("PERFLINK_EMAIL_HOST_PASSWORD", ""),
-        "use_tls": os.environ.get("PERFLINK_EMAIL_USE_TLS", "0") == "1",
-        "use_ssl": os.environ.get("PERFLINK_EMAIL_USE_SSL", "0") == "1",
-        "timeout": int(os.environ.get("PERFLINK_EMAIL_TIMEOUT", "10")),
-    }
+
+
+def mailers(default_backend: str) -> dict[str, dict[str, object]]:
+    """MAILERS from PERFLINK_EMAIL_* (production.py calls it with "smtp": a server sends real mail)."""
+    backend = os.environ.get("PERFLINK_EMAIL_BACKEND", default_backend)
+    default: dict[str, object] = {"BACKEND": _MAIL_BACKENDS.get(backend, backend)}
+    if default["BACKEND"] == _MAIL_BACKENDS["smtp"]:
+        default["OPTIONS"] = {
+            "host": os.environ.get("PERFLINK_EMAIL_HOST", "localhost"),
+            "port": int(os.environ.get("PERFLINK_EMAIL_PORT", "25")),
+            "username": os.environ.get("PERFLINK_EMAIL_HOST_USER", ""),
+            "password": os.environ.get("PERFLINK_EMAIL_HOST_PASSWORD", ""),
+            "use_tls": os.environ.get("PERFLINK_EMAIL_USE_TLS", "0") == "1",
+            "use_ssl": os.environ.get("PERFLINK_EMAIL_USE_SSL", "0") == "1",
+            "timeout": int(os.environ.get("PERFLINK_EMAIL_TIMEOUT", "10")),
+        }
+    return {"default": default}
+
+
+MAILERS = mailers("console")
 DEFAULT_FROM_EMAIL = os.environ.get("PERFLINK_DEFAULT_FROM_EMAIL", "Perflink <perflink@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Links in e-mails and robot messages: the address people open Perflink at (no link without it).
