@@ -22,7 +22,7 @@ from django.db.models import Q, QuerySet
 
 from perflink.ingest.cleaning import fold_width
 from perflink.ingest.files import FileProblem, peek
-from perflink.metrics.target_import import RowError, RowsRejected, header_map
+from perflink.metrics.target_import import RowError, RowsRejected, cell, header_map
 from perflink.org.models import Employee
 
 __all__ = [
@@ -84,14 +84,8 @@ def read_bases(path: str | Path, *, file_name: str) -> list[BaseRow]:
     if len(body) > MAX_ROWS:
         raise BasesRejected([RowError(file_name, 0, "", "", "too_many_rows", str(MAX_ROWS))])
 
-    def cell(values: list[str], key: str) -> str:
-        position = columns.get(key)
-        if position is None or position >= len(values):
-            return ""
-        return str(values[position] or "").strip()
-
     return [
-        BaseRow(number, *(cell(values, key) for key in FIELDS))
+        BaseRow(number, *(cell(values, columns, key) for key in FIELDS))
         for number, values in body
         if any(str(v or "").strip() for v in values)
     ]

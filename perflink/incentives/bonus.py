@@ -44,8 +44,9 @@ from perflink.engine.incentives import compute, parse_plan
 from perflink.engine.incentives.plan import FixedBase
 from perflink.engine.periods import Period
 from perflink.incentives.bases import bases_in_force
-from perflink.incentives.choices import BONUS_TRANSITIONS, BonusRunStatus, LinkStatus
-from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link, PlanVersion
+from perflink.incentives.choices import BONUS_TRANSITIONS, BonusRunStatus
+from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, PlanVersion
+from perflink.metrics.calc import confirmed_links
 from perflink.metrics.models import CalcRun
 from perflink.metrics.selectors import latest_run, run_frame, run_inputs
 from perflink.notify.actions import do_publish_event
@@ -204,15 +205,10 @@ def _own(frame: pl.DataFrame, values: pl.DataFrame, parents: pl.DataFrame, code:
 def _linked(frame: pl.DataFrame, values: pl.DataFrame, code: str) -> pl.DataFrame:
     """The mean over the business units linked to the person's unit by a confirmed link with this outcome; every
     such unit is a source, with its value (null when it has none: it does not count towards the mean)."""
-    links = pl.DataFrame(
-        list(
-            Link.objects.filter(status=LinkStatus.CONFIRMED, business_metric__code=code)
-            .order_by("functional_unit_id", "business_unit_id")
-            .values_list("functional_unit_id", "business_unit_id")
-            .distinct()
-        ),
-        schema={"unit_id": pl.Int64, "business_unit_id": pl.Int64},
-        orient="row",
+    links = (
+        confirmed_links()
+        .filter(pl.col("metric") == code)
+        .select(pl.col("functional_unit_id").alias("unit_id"), "business_unit_id")
     )
     metric = values.filter((pl.col("metric") == code) & (pl.col("level") == "unit")).select(
         pl.col("subject_id").alias("business_unit_id"), pl.col("value").cast(pl.Float64)

@@ -167,7 +167,7 @@ def back_test(plan: IncentivePlan, definition: Mapping[str, Any], periods: Itera
             continue
         try:
             inputs = resolve_inputs(version, calc, period)
-            real = compute(parse_plan(version.definition), inputs).amounts
+            real = compute(parse_plan(version.definition), inputs, lines=False).amounts
         except (DomainError, ValueError) as exc:  # e.g. someone without a per-person base
             outcome.append({"period": period.label, "skipped": _message(exc)})
             continue
@@ -181,7 +181,7 @@ def back_test(plan: IncentivePlan, definition: Mapping[str, Any], periods: Itera
                 probe.definition = dict(definition)
                 more = resolve_inputs(probe, calc, period).select("person_id", *extra)
                 inputs = inputs.join(more, on="person_id", how="left")
-            tried = compute(changed, inputs).amounts
+            tried = compute(changed, inputs, lines=False).amounts
         except (DomainError, ValueError) as exc:
             raise ValidationFailed(f"{period.label}: {_message(exc)}", field="definition") from None
         units = run_inputs(calc, ["employee"])["employee"].select(pl.col("id").alias("person_id"), "unit_id")

@@ -105,6 +105,14 @@ class ImportResult:
     periods: list[str] = field(default_factory=list)
 
 
+def cell(values: list[str], columns: dict[str, int], key: str) -> str:
+    """The text of field ``key`` in a row, by the column :func:`header_map` found for it ("" if none)."""
+    position = columns.get(key)
+    if position is None or position >= len(values):
+        return ""
+    return str(values[position] or "").strip()
+
+
 def header_map(headers: list[str], synonyms: dict[str, tuple[str, ...]] = SYNONYMS) -> dict[str, int]:
     """Which column holds each field, found by name (any of the field's synonyms, normalised); the first wins."""
     index = {normalise_header(name): key for key, names in synonyms.items() for name in names}
@@ -135,20 +143,14 @@ def read_targets(path: str | Path, *, file_name: str, default_period: str = "") 
     if len(body) > MAX_ROWS:
         raise TargetImportRejected([RowError(file_name, 0, "", "", "too_many_rows", str(MAX_ROWS))])
 
-    def cell(values: list[str], key: str) -> str:
-        position = columns.get(key)
-        if position is None or position >= len(values):
-            return ""
-        return str(values[position] or "").strip()
-
     return [
         TargetRow(
             row=number,
-            period=cell(values, "period") or default_period,
-            metric=cell(values, "metric"),
-            unit=cell(values, "unit"),
-            employee=cell(values, "employee"),
-            value=cell(values, "value").replace(",", ""),
+            period=cell(values, columns, "period") or default_period,
+            metric=cell(values, columns, "metric"),
+            unit=cell(values, columns, "unit"),
+            employee=cell(values, columns, "employee"),
+            value=cell(values, columns, "value").replace(",", ""),
         )
         for number, values in body
         if any(str(v or "").strip() for v in values)

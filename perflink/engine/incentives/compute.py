@@ -65,8 +65,11 @@ def _fen(value: Decimal) -> int:
     return int(value.scaleb(2))
 
 
-def compute(plan: Plan, frame: pl.DataFrame, *, wording: Wording | None = None) -> BonusResult:
-    """Every person's bonus under ``plan``, with the statement that explains it.
+def compute(
+    plan: Plan, frame: pl.DataFrame, *, wording: Wording | None = None, lines: bool = True
+) -> BonusResult:
+    """Every person's bonus under ``plan``, with the statement that explains it (``lines=False``: amounts only,
+    ``lines`` empty: what-if compares amounts and never shows the statements it would write).
 
     ``frame``: one row per person, ``person_id`` (integer, unique), ``base`` for a per-person base (Decimal to
     the fen, or whole yuan), and one column per input the plan reads (:meth:`Plan.inputs`; Float64, integer
@@ -85,10 +88,14 @@ def compute(plan: Plan, frame: pl.DataFrame, *, wording: Wording | None = None) 
         wide = wide.with_columns(_pooled(pl.col("_limited"), _fen(plan.pool), limited_total))
     else:
         wide = wide.with_columns(pl.col("_limited").alias("_final"), _int(MICRO).alias("_scale"))
-    lines = statement_lines(plan, wide, wording or Wording(), pooled=pooled, total_fen=limited_total)
+    statement = (
+        statement_lines(plan, wide, wording or Wording(), pooled=pooled, total_fen=limited_total)
+        if lines
+        else pl.DataFrame()
+    )
     return BonusResult(
         amounts=_amounts(plan, wide),
-        lines=lines,
+        lines=statement,
         total_before_pool=Decimal(limited_total).scaleb(-2),
         total=Decimal(int(wide["_final"].sum())).scaleb(-2),
         pooled=pooled,
