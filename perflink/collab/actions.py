@@ -40,6 +40,7 @@ from perflink.collab.choices import (
 from perflink.collab.evaluation import Evaluation, evaluate
 from perflink.collab.models import Demand, DemandEvent
 from perflink.collab.progress import demand_progress
+from perflink.collab.records import ingest_records
 from perflink.collab.sla import add_working_days, calendar_deadline
 from perflink.collab.specs import DEFAULT_DUE_WORKING_DAYS, check_rule, check_spec, default_rule
 from perflink.core.context import Actor
@@ -592,7 +593,25 @@ def do_evaluate_demand(
             before=before,
             after={**_snapshot(demand), "as_of": as_of, "provisional": evaluation.provisional},
         )
+        # The points reach the serving unit's scorecard as a record the metrics read (demand_points).
+        ingest_records("demand_evaluation", [evaluation_record(demand, now)], actor=actor)
     return Evaluated(demand, evaluation, event)
+
+
+def evaluation_record(demand: Demand, at: dt.datetime) -> dict[str, Any]:
+    """The demand's latest evaluation as a ``demand_evaluation`` record; its external id is the demand's number,
+    so a later evaluation (provisional → final) is a new version of the same record."""
+    return {
+        "external_id": demand.number,
+        "demand": demand.number,
+        "demand_kind": demand.kind,
+        "serving_unit": demand.serving_unit.code,
+        "requesting_unit": demand.requesting_unit.code,
+        "points": None if demand.points is None else str(demand.points),
+        "provisional": demand.evaluation_state == EvaluationState.PROVISIONAL,
+        "period_on": Period.parse(demand.period).start.isoformat(),
+        "evaluated_at": timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
 def _same(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:

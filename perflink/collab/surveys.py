@@ -42,7 +42,8 @@ from perflink.collab.models import (
     SurveyResponse,
     SurveyStatus,
 )
-from perflink.core.context import Actor, actor_context
+from perflink.collab.records import ingest_records
+from perflink.core.context import Actor
 from perflink.core.errors import Conflict, NotFound, ValidationFailed
 from perflink.engine.periods import Period, PeriodError, add_months
 from perflink.org.choices import UnitType
@@ -494,19 +495,8 @@ def _records(survey: Survey) -> list[dict[str, Any]]:
 
 
 def _ingest(records: list[dict[str, Any]]) -> None:
-    from perflink.ingest.actions import do_ingest, source_system_for
-    from perflink.ingest.kinds import KINDS
-    from perflink.ingest.push import records_frame
-
-    if not records:
-        return
-    spec = KINDS["survey_response"]
-    frame, _unknown = records_frame(spec, records)
     # One batch for the whole survey, by the system: nothing ties a record to the person who closed it either.
-    with actor_context(SURVEY_ACTOR):
-        do_ingest(
-            spec, [frame], source=source_system_for("survey_response"), channel="push", actor=SURVEY_ACTOR
-        )
+    ingest_records("survey_response", records, actor=SURVEY_ACTOR)
 
 
 def do_answer_survey(survey: Survey, *, user: Any, answers: Iterable[UnitAnswer], actor: Actor) -> int:

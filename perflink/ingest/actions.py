@@ -39,6 +39,7 @@ KIND_SYSTEM = {
     "payment": SystemKind.FINANCE,
     "incident": SystemKind.ITOPS,
     "survey_response": SystemKind.SURVEY,
+    "demand_evaluation": SystemKind.COLLAB,
 }
 DEFAULT_SYSTEMS = {
     SystemKind.POLICY: ("policy", "保单管理系统"),
@@ -47,6 +48,7 @@ DEFAULT_SYSTEMS = {
     SystemKind.FINANCE: ("finance", "财务系统"),
     SystemKind.ITOPS: ("itops", "IT运维平台"),
     SystemKind.SURVEY: ("survey", "满意度调研"),
+    SystemKind.COLLAB: ("collab", "协同需求"),
 }
 
 

@@ -9,6 +9,7 @@ class SystemKind(models.TextChoices):
     FINANCE = "finance", _("Finance system")
     ITOPS = "itops", _("IT operations")
     SURVEY = "survey", _("Surveys")
+    COLLAB = "collab", _("Collaboration")
 
 
 class RecordKind(models.TextChoices):
@@ -21,6 +22,7 @@ class RecordKind(models.TextChoices):
     PAYMENT = "payment", _("Finance payment")
     INCIDENT = "incident", _("IT incident")
     SURVEY_RESPONSE = "survey_response", _("Survey response")
+    DEMAND_EVALUATION = "demand_evaluation", _("Demand evaluation")
     UNIT = "unit", _("Org unit")
     EMPLOYEE = "employee", _("Employee")
 

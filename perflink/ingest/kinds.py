@@ -441,6 +441,37 @@ KINDS: dict[str, KindSpec] = {
             _f("answered_at", "datetime", "作答时间", "answered at", "提交时间", required=True),
         ),
     ),
+    "demand_evaluation": KindSpec(
+        "demand_evaluation",
+        "协同需求评价",
+        "ingest.DemandEvaluationRecord",
+        "external_id",
+        (
+            _f("demand", "str", "需求编号", "demand", "demand id", required=True, max_length=40),
+            _f(
+                "demand_kind",
+                "enum",
+                "需求类型",
+                "demand kind",
+                "kind",
+                required=True,
+                choices=("recruitment", "training", "payment", "it_support", "other"),
+                enum_synonyms={
+                    "招聘": "recruitment",
+                    "培训": "training",
+                    "赔付提速": "payment",
+                    "IT支持": "it_support",
+                    "其他": "other",
+                },
+            ),
+            _f("serving_unit", "unit", "承接部门代码", "serving unit", "承接部门", required=True),
+            _f("requesting_unit", "unit", "提出部门代码", "requesting unit", "提出部门"),
+            _f("points", "decimal", "得分", "points", "评价得分"),
+            _f("provisional", "bool", "是否暂定", "provisional", "暂定"),
+            _f("period_on", "date", "考核期间", "period", "evaluated period", required=True),
+            _f("evaluated_at", "datetime", "评价时间", "evaluated at", required=True),
+        ),
+    ),
 }
 
 

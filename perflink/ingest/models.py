@@ -279,6 +279,27 @@ class SurveyResponseRecord(SourceRecord):
         indexes = [models.Index(fields=["tenant", "period_on"])]
 
 
+class DemandEvaluationRecord(SourceRecord):
+    """The latest evaluation of one collaboration demand: the points its serving (functional) unit earned by the
+    demand's rule, for the period the demand is evaluated in. Re-evaluation (a provisional result maturing into a
+    final one) sends the same external id again, so the record is versioned, never duplicated."""
+
+    demand = models.CharField(_("demand"), max_length=40)
+    demand_kind = models.CharField(_("demand kind"), max_length=20)
+    serving_unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    requesting_unit = models.ForeignKey(
+        "org.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    points = models.DecimalField(_("points"), max_digits=8, decimal_places=2, null=True, blank=True)
+    provisional = models.BooleanField(_("provisional"), default=False)
+    period_on = models.DateField(_("evaluated period"))
+    evaluated_at = models.DateTimeField(_("evaluated"))
+
+    class Meta:
+        constraints = [_unique("demand_evaluation")]
+        indexes = [models.Index(fields=["tenant", "period_on"])]
+
+
 class IncidentUnit(TenantOwned):
     incident = models.ForeignKey(IncidentRecord, on_delete=models.CASCADE)
     unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")

@@ -775,8 +775,9 @@ _IT: tuple[LibraryMetric, ...] = (
     ),
 )
 
-# Business units' ratings of functional units' support, from the collaboration module's surveys (ingested as
-# survey_response records, so the metrics never import collaboration code).
+# Business units' ratings of functional units' support, and the points functional units earn on business units'
+# demands, from the collaboration module (ingested as survey_response and demand_evaluation records, so the
+# metrics never import collaboration code).
 _GENERAL: tuple[LibraryMetric, ...] = (
     LibraryMetric(
         "internal_support_satisfaction",
@@ -797,6 +798,28 @@ _GENERAL: tuple[LibraryMetric, ...] = (
             "direction": "higher",
             "unit": "分",
             "min_count": 3,
+        },
+    ),
+    LibraryMetric(
+        "demand_points",
+        "协同需求得分",
+        "Collaboration demand points",
+        "业务部门向职能部门提出的协同需求，按各自的评价规则在本期得到的平均分（如招聘需求：到岗率达标20分，"
+        "新人三个月达成率每个百分点1分）；按承接部门统计，不向上汇总；暂定分在数据成熟后由最终分替换。",
+        "The mean points of the collaboration demands evaluated in the period, each by its own rule (e.g. a "
+        "recruitment demand: 20 points for meeting the arrival target plus 1 point per percentage point of new "
+        "hires' 3-month attainment); per serving unit, not rolled up; a provisional score is replaced by the final "
+        "one when the data mature.",
+        "general",
+        {
+            "kind": "demand_evaluation",
+            "date_field": "period_on",
+            "filters": [{"field": "points", "op": "not_null"}],
+            "measure": {"agg": "mean", "field": "points"},
+            "subject": {"unit": "serving_unit", "rollup": False},
+            "direction": "higher",
+            "unit": "分",
+            "min_count": 1,  # one evaluated demand is a score: it was measured by its own rule
         },
     ),
 )
@@ -862,6 +885,14 @@ _AVAILABILITY_BANDS = {
         {"upto": None, "points": "100"},
     ],
 }
+
+# Every functional unit is also scored by the business: its support-satisfaction survey (0-10 → 10 points a point)
+# and its demands' mean points (already points by each demand's rule). In a month without a survey or an
+# evaluated demand these items have no value and the total is taken over the other items.
+_SUPPORT_ITEMS = (
+    _item("internal_support_satisfaction", "10", _LINEAR_UP, "10"),
+    _item("demand_points", "10", _POINT_PER_PERCENT, "100"),
+)
 
 TEMPLATES: list[LibraryTemplate] = [
     LibraryTemplate(
@@ -990,21 +1021,24 @@ TEMPLATES: list[LibraryTemplate] = [
         (
             LibraryVersion(
                 "",
-                "平时：新人留存率≥85%为核心，兼顾招聘周期、新人达成率和需求到岗率。",
+                "平时：新人留存率≥85%为核心，兼顾招聘周期、新人达成率和需求到岗率；业务部门的满意度和协同需求得分各占10%。",
                 (
-                    _item("new_agent_retention_3m_hr", "35", _MET_UP, "85"),
-                    _item("time_to_fill_days", "20", _LINEAR_DOWN, "30"),
-                    _item("new_agent_attainment_3m_hr", "30", _POINT_PER_PERCENT, "100"),
-                    _item("requisition_arrival_rate", "15", _LINEAR_UP, "90"),
+                    _item("new_agent_retention_3m_hr", "30", _MET_UP, "85"),
+                    _item("time_to_fill_days", "15", _LINEAR_DOWN, "30"),
+                    _item("new_agent_attainment_3m_hr", "25", _POINT_PER_PERCENT, "100"),
+                    _item("requisition_arrival_rate", "10", _LINEAR_UP, "90"),
+                    *_SUPPORT_ITEMS,
                 ),
             ),
             LibraryVersion(
                 "kaimenhong",
-                "开门红：10天到岗率和新人培训通过率≥90%（按所在分公司的新人），加新人三个月达成率（每个百分点1分）。",
+                "开门红：10天到岗率和新人培训通过率≥90%（按所在分公司的新人），加新人三个月达成率（每个百分点1分）；"
+                "满意度和协同需求得分各占10%。",
                 (
-                    _item("arrival_within_10_days", "35", _MET_UP, "80"),
-                    _item("new_hire_training_pass_rate", "35", _MET_UP, "90", parent=True),
-                    _item("new_agent_attainment_3m_hr", "30", _POINT_PER_PERCENT, "100"),
+                    _item("arrival_within_10_days", "30", _MET_UP, "80"),
+                    _item("new_hire_training_pass_rate", "30", _MET_UP, "90", parent=True),
+                    _item("new_agent_attainment_3m_hr", "20", _POINT_PER_PERCENT, "100"),
+                    *_SUPPORT_ITEMS,
                 ),
             ),
         ),
@@ -1019,22 +1053,24 @@ TEMPLATES: list[LibraryTemplate] = [
         (
             LibraryVersion(
                 "",
-                "平时：按所在分公司的业务考核，赔款支付时效目标2天。",
+                "平时：按所在分公司的业务考核，赔款支付时效目标2天；满意度和协同需求得分各占10%。",
                 (
-                    _item("claim_payment_days", "30", _LINEAR_DOWN, "2", parent=True),
-                    _item("claim_cycle_days", "20", _LINEAR_DOWN, "5", parent=True),
-                    _item("reimbursement_days", "25", _LINEAR_DOWN, "3", parent=True),
-                    _item("commission_on_time_rate", "25", _LINEAR_UP, "80", parent=True),
+                    _item("claim_payment_days", "25", _LINEAR_DOWN, "2", parent=True),
+                    _item("claim_cycle_days", "15", _LINEAR_DOWN, "5", parent=True),
+                    _item("reimbursement_days", "20", _LINEAR_DOWN, "3", parent=True),
+                    _item("commission_on_time_rate", "20", _LINEAR_UP, "80", parent=True),
+                    *_SUPPORT_ITEMS,
                 ),
             ),
             LibraryVersion(
                 "flood",
-                "汛期：赔款支付时效目标收紧到1天，权重上调。",
+                "汛期：赔款支付时效目标收紧到1天，权重上调；满意度和协同需求得分各占10%。",
                 (
-                    _item("claim_payment_days", "40", _LINEAR_DOWN, "1", parent=True),
-                    _item("claim_cycle_days", "20", _LINEAR_DOWN, "5", parent=True),
-                    _item("reimbursement_days", "20", _LINEAR_DOWN, "3", parent=True),
-                    _item("commission_on_time_rate", "20", _LINEAR_UP, "80", parent=True),
+                    _item("claim_payment_days", "35", _LINEAR_DOWN, "1", parent=True),
+                    _item("claim_cycle_days", "15", _LINEAR_DOWN, "5", parent=True),
+                    _item("reimbursement_days", "15", _LINEAR_DOWN, "3", parent=True),
+                    _item("commission_on_time_rate", "15", _LINEAR_UP, "80", parent=True),
+                    *_SUPPORT_ITEMS,
                 ),
             ),
         ),
@@ -1049,11 +1085,12 @@ TEMPLATES: list[LibraryTemplate] = [
         (
             LibraryVersion(
                 "",
-                "按所在分公司受影响机构的系统可用率、故障修复时长和故障影响交易考核。",
+                "按所在分公司受影响机构的系统可用率、故障修复时长和故障影响交易考核；满意度和协同需求得分各占10%。",
                 (
-                    _item("system_availability", "40", _AVAILABILITY_BANDS, parent=True),
-                    _item("incident_resolution_hours", "30", _LINEAR_DOWN, "1.5", parent=True),
-                    _item("outage_transactions", "30", _LINEAR_DOWN_FROM_ZERO, "150", parent=True),
+                    _item("system_availability", "35", _AVAILABILITY_BANDS, parent=True),
+                    _item("incident_resolution_hours", "25", _LINEAR_DOWN, "1.5", parent=True),
+                    _item("outage_transactions", "20", _LINEAR_DOWN_FROM_ZERO, "150", parent=True),
+                    *_SUPPORT_ITEMS,
                 ),
             ),
         ),

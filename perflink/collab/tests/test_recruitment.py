@@ -251,3 +251,119 @@ def test_a_performance_admin_evaluates_directly_once_the_data_have_matured(recru
     assert hires["新人12"]["premium"] == "99999.99" and not hires["新人12"]["reached"]
     assert hires["新人18"]["in_time"] is False and hires["新人18"]["reached"] is None
     assert hires["未到岗"]["arrived_on"] is None
+
+
+# --- the points reach HR's scorecard and HR's bonus -----------------------------------------------------------
+
+HR_SCORE_PLAN: dict[str, Any] = {
+    "base": {"kind": "fixed", "amount": "10000.00"},
+    "components": [
+        {
+            "key": "own",
+            "label": "部门考核",
+            "weight": "70",
+            "source": "score",
+            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
+            "missing": {"factor": "0"},
+        },
+        {
+            "key": "demands",
+            "label": "协同需求",
+            "weight": "30",
+            "source": "own:demand_points",
+            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
+            "missing": {"factor": "0"},
+        },
+    ],
+}
+
+
+def _hr_item(run: Any, world: World) -> dict[str, Any]:
+    import polars as pl
+
+    from perflink.metrics.selectors import run_frame
+
+    rows = run_frame(run, "results").filter(
+        (pl.col("level") == "unit")
+        & (pl.col("subject_id") == world.hr.pk)
+        & (pl.col("metric") == "demand_points")
+    )
+    assert rows.height == 1, rows
+    return rows.row(0, named=True)
+
+
+def _hr_total(run: Any, world: World) -> Decimal:
+    import polars as pl
+
+    from perflink.metrics.selectors import run_frame
+
+    totals = run_frame(run, "totals").filter(
+        (pl.col("level") == "unit") & (pl.col("subject_id") == world.hr.pk)
+    )
+    return Decimal(str(totals["score"][0]))
+
+
+def test_the_points_flow_into_hr_scorecard_and_bonus_provisional_then_final(
+    recruitment: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from perflink.incentives.actions import do_save_plan
+    from perflink.incentives.bonus import do_run_bonus, statement
+    from perflink.ingest.models import DemandEvaluationRecord
+    from perflink.metrics.actions import do_calculate, do_install_library, do_publish_run
+    from perflink.metrics.selectors import latest_run
+
+    world, demand = recruitment
+    with tenant_context(world.tenant, SYSTEM):
+        do_install_library(years=range(2025, 2028), actor=SYSTEM)
+        before = do_calculate("2026-03", actor=SYSTEM, as_of=dt.date(2026, 4, 1))
+        assert _hr_item(before, world)["value"] is None  # no evaluated demand yet: no value, not 0
+        plan = do_save_plan(
+            code="hr-demands",
+            name="人力部门激励",
+            definition=HR_SCORE_PLAN,
+            valid_from=dt.date(2026, 1, 1),
+            category="hr",
+            actor=SYSTEM,
+        ).plan
+
+        # Month end: the provisional evaluation is written as a record and recalculates March.
+        with django_capture_on_commit_callbacks(execute=True):
+            do_evaluate_due_demands(as_of=dt.date(2026, 4, 1), actor=SYSTEM)
+        record = DemandEvaluationRecord.objects.get(external_id=demand.number)
+        assert (record.points, record.provisional, record.period_on) == (
+            Decimal("25.56"), True, dt.date(2026, 3, 1),
+        )  # fmt: skip
+        provisional_run = latest_run("2026-03")
+        assert provisional_run is not None and provisional_run.pk != before.pk
+        item = _hr_item(provisional_run, world)
+        assert (Decimal(str(item["value"])), Decimal(str(item["points"]))) == (
+            Decimal("25.56"),
+            Decimal("25.56"),
+        )
+        do_publish_run(provisional_run, actor=SYSTEM)
+        provisional_bonus = do_run_bonus(plan, "2026-03", actor=SYSTEM)
+
+        # The 3-month windows have passed: the final evaluation replaces the record (a new version, not a second
+        # record) and March is recalculated again.
+        with django_capture_on_commit_callbacks(execute=True):
+            do_evaluate_due_demands(as_of=dt.date(2026, 6, 15), actor=SYSTEM)
+        record.refresh_from_db()
+        assert (record.points, record.provisional, record.version) == (Decimal("86.67"), False, 2)
+        assert DemandEvaluationRecord.objects.count() == 1
+        final_run = latest_run("2026-03")
+        assert final_run is not None and final_run.number == provisional_run.number + 1
+        item = _hr_item(final_run, world)
+        assert (Decimal(str(item["value"])), Decimal(str(item["points"]))) == (
+            Decimal("86.67"),
+            Decimal("86.67"),
+        )
+        assert _hr_total(final_run, world) > _hr_total(provisional_run, world)
+        do_publish_run(final_run, actor=SYSTEM)
+        final_bonus = do_run_bonus(plan, "2026-03", actor=SYSTEM)
+
+    # HR's staff member is paid on the unit's score and on the demand points: both moved with the final points.
+    staff = world.staff.pk
+    first, last = statement(provisional_bonus, staff), statement(final_bonus, staff)
+    demands = next(line for line in last["lines"] if line["key"] == "demands" and line["kind"] == "component")
+    assert (demands["input"], demands["value"]) == ("own:demand_points", Decimal("86.67"))
+    assert last["amounts"]["amount"] > first["amounts"]["amount"]

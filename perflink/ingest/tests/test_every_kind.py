@@ -94,6 +94,17 @@ def _records(w: World) -> dict[str, dict[str, str]]:
             "period_on": "2026-03-01",
             "answered_at": "2026-04-02 10:00",
         },
+        "demand_evaluation": {
+            "external_id": "D1",
+            "demand": "D1",
+            "demand_kind": "招聘",
+            "serving_unit": w.hr.code,
+            "requesting_unit": unit,
+            "points": "86.67",
+            "provisional": "是",
+            "period_on": "2026-03-01",
+            "evaluated_at": "2026-04-01 09:00",
+        },
     }
 
 

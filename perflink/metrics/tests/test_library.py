@@ -92,7 +92,8 @@ def test_every_metric_states_direction_unit_and_a_sensible_min_count(item):
     assert definition["unit"]
     assert isinstance(definition["min_count"], int)
     measure = definition.get("measure", {})
-    if measure.get("agg") in ("mean", "median", "p90", "share"):
+    # A demand's evaluation is itself a score by the demand's rule, so one of them is not noise.
+    if measure.get("agg") in ("mean", "median", "p90", "share") and definition["kind"] != "demand_evaluation":
         assert definition["min_count"] >= 3, "an average or share of one or two records is noise"
     if measure.get("agg") == "share":
         assert definition["unit"] == "%"
@@ -525,6 +526,12 @@ def test_every_library_metric_computes_in_one_run_over_every_kind():
                 for i in (1, 2, 3)
             ),
         ),
+        "demand_evaluation": frame(
+            "demand_evaluation",
+            {"id": 1, "serving_unit": HR, "points": 86.67, "period_on": dt.date(2026, 3, 1)},
+            {"id": 2, "serving_unit": HR, "points": 60.0, "period_on": dt.date(2026, 3, 1)},
+            {"id": 3, "serving_unit": HR, "points": None, "period_on": dt.date(2026, 3, 1)},
+        ),
         "employee": employees,
         "unit": TREE,
     }
@@ -557,3 +564,10 @@ def test_every_library_metric_computes_in_one_run_over_every_kind():
     assert branch["reimbursement_days"] == 2  # Tuesday to Thursday
     assert branch["commission_on_time_rate"] == 100
     assert branch["requisition_arrival_rate"] == pytest.approx(100 / 6)  # 1 of 6 positions in time
+    hr = {
+        row["metric"]: row["value"]
+        for row in result.filter((pl.col("level") == "unit") & (pl.col("subject_id") == HR)).to_dicts()
+    }
+    # The mean of the two scored demands; the one without points yet is left out.
+    assert hr["demand_points"] == pytest.approx((86.67 + 60.0) / 2)
+    assert hr["internal_support_satisfaction"] == 10

@@ -164,7 +164,7 @@ def test_the_scorecards_list_filters_sorts_and_links(admin: Client, world: World
     assert "李四" in agent and "108.15" in agent and "销售一组" in agent and "寿险代理人" in agent
     assert f"/metrics/runs/{run.pk}/employees/{world.agent.pk}/" in agent
     hr = row(body, f'data-subject="{world.hr.pk}"')
-    assert 'data-level="unit"' in hr and "0/3" in hr  # nothing scorable: no score, not zero
+    assert 'data-level="unit"' in hr and "0/5" in hr  # nothing scorable: no score, not zero
 
     only_units = text(admin.get(url, {"level": "unit"}, headers=HX))
     assert "<html" not in only_units and f'data-subject="{world.agent.pk}"' not in only_units
