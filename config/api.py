@@ -206,6 +206,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _register_routers() -> None:
     from perflink.accounts.api import router as accounts_router
+    from perflink.analytics.api import router as analytics_router
     from perflink.audit.api import router as audit_router
     from perflink.collab.api import router as collab_router
     from perflink.collab.survey_api import router as survey_router
@@ -222,6 +223,7 @@ def _register_routers() -> None:
     api.add_router("/", incentives_router)
     api.add_router("/", collab_router)
     api.add_router("/", survey_router)
+    api.add_router("/", analytics_router)
 
 
 _register_routers()

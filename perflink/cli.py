@@ -13,6 +13,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("import_records", "import a CSV/XLSX file of source records (--dry-run, --quarantine)"),
     "pull": ("pull", "pull records from source systems' APIs: --tenant T --connector NAME, --due, --loop"),
     "calc": ("calc", "calculate a period's metrics and scores: --tenant SLUG --period 2026-03 [--json]"),
+    "collab": (
+        "collab",
+        "collaboration's scheduled round: `perflink collab tick [--tenant SLUG] [--today D] [--loop]`",
+    ),
+    "notify": ("notify", "deliver due notifications: `perflink notify deliver [--loop]`"),
     "audit": ("audit", "audit trail tools: `perflink audit verify [--tenant SLUG]`"),
     "keys": ("keys", "encryption keys for sensitive fields: init, rotate"),
     "bench": ("", "benchmarks, one JSON line each: `perflink bench ingest`, `perflink bench demo`"),

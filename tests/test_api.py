@@ -127,6 +127,7 @@ def test_me_describes_the_logged_in_user_and_what_they_may_do(world: World) -> N
         "demands.comment",
         "surveys.view",
         "surveys.answer",
+        "analytics.view",
     }
 
 

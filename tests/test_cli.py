@@ -18,7 +18,19 @@ CLI = [sys.executable, "-m", "perflink.cli"]
 
 
 @pytest.mark.parametrize(
-    "command", ["demo-data", "create-tenant", "create-user", "audit", "keys", "import", "pull", "bench"]
+    "command",
+    [
+        "demo-data",
+        "create-tenant",
+        "create-user",
+        "audit",
+        "keys",
+        "import",
+        "pull",
+        "collab",
+        "notify",
+        "bench",
+    ],
 )
 def test_every_subcommand_has_help(command: str) -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}

@@ -98,10 +98,11 @@ OWNED_PATH_PARAMS: dict[str, Callable[[Tenant], int]] = {
     "survey_id": lambda t: t.survey_id,
 }
 # Path parameters that are not tenant data, with a value that works for every tenant.
-UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "collab", "kind": "claim"}  # a module's slug, a record kind
+# A module's slug, a record kind, an ISO week: values, not objects.
+UNOWNED_PATH_PARAMS: dict[str, str] = {"key": "collab", "kind": "claim", "week": "2026-W10"}
 
 # Query-string parameters and body fields that refer to a tenant-owned object.
-REFERENCES: dict[str, Callable[[Tenant], int]] = {
+REFERENCES: dict[str, Callable[[Tenant], Any]] = {
     "parent": lambda t: t.unit.pk,
     "unit": lambda t: t.unit.pk,
     "parent_id": lambda t: t.unit.pk,
@@ -116,6 +117,8 @@ REFERENCES: dict[str, Callable[[Tenant], int]] = {
     "business_unit_id": lambda t: t.world.sales.pk,
     "requesting_unit_id": lambda t: t.world.sales.pk,
     "serving_unit_id": lambda t: t.world.hr.pk,
+    "rated_unit_ids": lambda t: [t.world.hr.pk],
+    "rating_unit_ids": lambda t: [t.world.sales.pk],
 }
 # Body fields that are plain values, not references.
 PLAIN_BODY_FIELDS = {
@@ -129,6 +132,7 @@ PLAIN_BODY_FIELDS = {
     "season_code", "valid_from", "valid_to", "note", "year", "starts_on", "ends_on", "period", "value", "metric",
     "functional_metric", "business_metric", "rationale", "amount", "reason", "periods", "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
     "title", "spec", "rule", "accept_within_working_days", "plan", "requisition", "text", "as_of",  # demands (the requisition by its number in the HR data)
+    "opens_on", "closes_on", "questions", "scale", "respondent_roles", "threshold", "recurrence",  # a survey
     "units",  # a survey's answers: a unit the survey does not rate is refused (400) like any other
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
@@ -136,9 +140,18 @@ PLAIN_QUERY_PARAMS = {
     "q", "unit_type", "category", "kind", "include_subunits", "employment_type", "status", "sort",
     "limit", "offset", "action", "actor", "object_type", "date_from", "date_to", "domain", "period", "year",
     "level", "template", "metric", "as_of",
+    "functional", "business", "controls", "by", "before_from", "before_to", "after_from", "after_to", "top",
+}  # fmt: skip
+# Required query parameters of GET operations that list or analyse (plain values, not references).
+LIST_QUERIES: dict[str, dict[str, str]] = {
+    "/api/v1/analytics/impact": {"functional": "claim_payment_days", "business": "claim_satisfaction_score"},
+    "/api/v1/analytics/before-after": {
+        "metric": "claim_payment_days", "before_from": "2026-01", "before_to": "2026-02",
+        "after_from": "2026-03", "after_to": "2026-04",
+    },
 }  # fmt: skip
 # Page query strings that htmx and links use to point at an object.
-WEB_QUERY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
+WEB_QUERY_REFERENCES: dict[str, Callable[[Tenant], Any]] = {
     "parent": lambda t: t.unit.pk,
     "unit": lambda t: t.unit.pk,
     "employee": lambda t: t.employee.pk,
@@ -239,6 +252,13 @@ def metrics_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/api/v1/demands/{demand_id}/change-requests"): {"text": "培训加入产品知识"},
         ("post", "/api/v1/demands/{demand_id}/evaluate"): {},
         ("post", "/api/v1/surveys/{survey_id}/answer"): survey_answer_body(world),
+        ("post", "/api/v1/surveys"): {
+            "title": "职能支持满意度", "period": "2026-10", "rated_unit_ids": [world.hr.pk],
+            "rating_unit_ids": [world.sales.pk], "opens_on": "2026-11-01", "closes_on": "2026-11-08",
+        },
+        ("post", "/api/v1/surveys/{survey_id}/open"): {},
+        ("post", "/api/v1/surveys/{survey_id}/remind"): {},
+        ("post", "/api/v1/surveys/{survey_id}/close"): {},
     }  # fmt: skip
 
 
@@ -547,7 +567,7 @@ def check_api_ids(a: Tenant, b: Tenant, client: Client, who: Any, label: str) ->
 
         # (3) lists: nothing of tenant B's in them.
         if op.method == "get" and all(p in UNOWNED_PATH_PARAMS for p in op.path_params):
-            got = client.get(own_path, {"limit": 500})
+            got = client.get(own_path, {"limit": 500, **LIST_QUERIES.get(op.path, {})})
             if got.status_code == 200:
                 if leaked(body_text(got), b):
                     problems.append(f"[{label}] GET {op.path} shows B's {leaked(body_text(got), b)}")

@@ -9,6 +9,7 @@ every route: allowed means it works, not allowed means 403, not logged in means 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -23,6 +24,7 @@ from perflink.accounts.choices import Role
 from perflink.accounts.models import ApiToken, User
 from perflink.audit.models import AuditEvent
 from perflink.collab.models import Demand, Survey
+from perflink.collab.surveys import do_schedule_survey
 from perflink.collab.tests.factories import make_demands, make_support_unit, make_survey, survey_answer_body
 from perflink.core.api import REQUIRED_ACTION_KEY
 from perflink.core.context import SYSTEM, tenant_context
@@ -87,10 +89,12 @@ EXPECTED: dict[str, set[str]] = {
     "surveys.manage": {TA, PA},
     "surveys.answer": {UH, EM},  # business units rate the functions; administrators schedule, never answer
     "notify.manage": {TA},
+    "analytics.view": {TA, PA, UH, AU},  # aggregates across units, no person's data
 }
 TOKEN_MAY = {
     "ingest.push", "ingest.view", "org.view", "employee.view", "metrics.view", "calc.view",
     "demands.view", "demands.raise", "demands.comment",  # an OA system raises and follows demands
+    "analytics.view",  # a BI tool pulls the analyses
 }  # fmt: skip
 # API operations open to any authenticated principal rather than to an action.
 ANY_PRINCIPAL_OPERATIONS = {("get", "/api/v1/me")}
@@ -187,6 +191,7 @@ def own_path_values(world: World, token: ApiToken) -> dict[str, Any]:
         "batch_id": batch.pk if batch else 0,
         "key": "collab",
         "kind": "claim",
+        "week": "2026-W10",
     }
 
 
@@ -216,6 +221,12 @@ def matrix_world(world: World) -> tuple[World, ApiToken, str]:
     support = make_support_unit(world)
     make_demands(world, serving=support)
     make_survey(world, rated=support)  # the sales head and HR's employee are invited: both roles that answer
+    with tenant_context(world.tenant, SYSTEM):  # and one still to open, for the "open now" operation
+        do_schedule_survey(
+            title="下月调研", period="2026-04", rated_units=[support], rating_units=[world.sales],
+            opens_on=dt.date.today() + dt.timedelta(days=7), closes_on=dt.date.today() + dt.timedelta(days=14),
+            actor=SYSTEM,
+        )  # fmt: skip
     return world, token, secret
 
 
@@ -310,6 +321,13 @@ def api_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("patch", "/api/v1/ingest/connectors/{connector_id}"): {"page_size": 100},
         ("post", "/api/v1/ingest/connectors/{connector_id}/run"): {},
         ("post", "/api/v1/surveys/{survey_id}/answer"): survey_answer_body(world),
+        ("post", "/api/v1/surveys"): {
+            "title": "职能支持满意度", "period": "2026-10", "rated_unit_ids": [world.hr.pk],
+            "rating_unit_ids": [world.sales.pk], "opens_on": "2026-11-01", "closes_on": "2026-11-08",
+        },
+        ("post", "/api/v1/surveys/{survey_id}/open"): {},
+        ("post", "/api/v1/surveys/{survey_id}/remind"): {},
+        ("post", "/api/v1/surveys/{survey_id}/close"): {},
         **metrics_bodies(world),
     }  # fmt: skip
 
@@ -321,6 +339,9 @@ def state_values(world: World, path: str) -> dict[str, Any]:
             demands = {demand.status: demand.pk for demand in Demand.objects.all()}
         acts_on = {"start": "accepted", "deliver": "in_progress", "evaluate": "delivered"}
         return {"demand_id": demands[acts_on.get(path.rsplit("/", 1)[-1], "submitted")]}
+    if path.endswith("/surveys/{survey_id}/open"):
+        with tenant_context(world.tenant):
+            return {"survey_id": Survey.objects.get(status="scheduled").pk}
     if "/bonus-runs/{bonus_run_id}" not in path:
         return {}
     with tenant_context(world.tenant):
@@ -341,6 +362,11 @@ def api_queries(world: World) -> dict[str, dict[str, Any]]:
     return {
         "/api/v1/runs/{run_id}/explain": {
             "level": "employee", "subject_id": world.agent.pk, "metric": "new_business_premium",
+        },
+        "/api/v1/analytics/impact": {"functional": "claim_payment_days", "business": "claim_satisfaction_score"},
+        "/api/v1/analytics/before-after": {
+            "metric": "claim_payment_days", "before_from": "2026-01", "before_to": "2026-02",
+            "after_from": "2026-03", "after_to": "2026-04",
         },
     }  # fmt: skip
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "perflink.incentives",
     "perflink.collab",
     "perflink.notify",
+    "perflink.analytics",
     "perflink.demo",
     "perflink.web",
 ]

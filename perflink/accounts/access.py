@@ -54,6 +54,7 @@ ACTIONS: dict[str, str] = {
     "surveys.view": "see support-satisfaction surveys and their results (hidden below the anonymity threshold)",
     "surveys.manage": "schedule support-satisfaction surveys, their questions and reminders",
     "surveys.answer": "answer the support-satisfaction surveys one is invited to",
+    "analytics.view": "see impact analyses, cohorts, before/after comparisons and link suggestions (tenant-wide aggregates)",
     "notify.manage": "manage notification channels: e-mail, WeCom and DingTalk robots, outgoing webhooks",
     "self.view": "see one's own record, KPIs and bonus statement",
 }
@@ -102,6 +103,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "demands.evaluate",
         "surveys.view",
         "surveys.manage",
+        "analytics.view",
     },
     # A unit head raises for a business unit and responds for a functional one: the action checks which side.
     Role.UNIT_HEAD: _READ
@@ -117,6 +119,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "demands.comment",
         "surveys.view",
         "surveys.answer",
+        "analytics.view",
     },
     Role.EMPLOYEE: frozenset({"home.view", "self.view", "surveys.answer"}),
     Role.AUDITOR: _READ
@@ -131,6 +134,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "bonus.view",
         "demands.view",
         "surveys.view",
+        "analytics.view",
     },
     # Integration clients act only through tokens; a token carries a subset of these. An OA system raises and
     # follows demands for the business side.
@@ -145,6 +149,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "demands.view",
             "demands.raise",
             "demands.comment",
+            "analytics.view",
         }
     ),
 }

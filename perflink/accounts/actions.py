@@ -39,7 +39,7 @@ USER_AUDIT_FIELDS = [
 def do_create_user(
     *,
     username: str,
-    password: str,
+    password: str | None,
     role: str,
     first_name: str = "",
     last_name: str = "",
@@ -65,7 +65,8 @@ def do_create_user(
         employee=employee,
         scope_unit=scope_unit,
     )
-    if check_password:
+    # ``password=None`` makes an account that cannot sign in (a unit head who only receives notifications).
+    if check_password and password is not None:
         try:
             validate_password(password, user)
         except ValidationError as exc:

@@ -38,7 +38,7 @@ from perflink.core.errors import NotFound
 from perflink.metrics.models import MetricDefinition
 from perflink.metrics.selectors import latest_run, run_frame
 from perflink.org.choices import UnitType
-from perflink.org.models import OrgUnit
+from perflink.org.models import Employee, OrgUnit
 from perflink.org.selectors import visible_units
 
 # The board's columns, in the order work moves; declined and withdrawn go to a collapsed lane.
@@ -447,6 +447,160 @@ def arrivals_chart(demand: Demand, progress: Progress) -> dict[str, Any] | None:
         "series": series,
         "perflink": {"format": "number"},
     }
+
+
+def _day(value: Any) -> str:
+    return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+
+
+def _days_between(first: dt.date, last: dt.date) -> list[str]:
+    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def _line_chart(labels: list[str], series: list[dict[str, Any]], fmt: str = "number") -> dict[str, Any]:
+    return {
+        "legend": {"top": 0},
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 44, "right": 44, "top": 36, "bottom": 28},
+        "xAxis": {"type": "category", "data": labels},
+        "yAxis": [{"type": "value", "minInterval": 1}, {"type": "value", "splitLine": {"show": False}}],
+        "series": series,
+        "perflink": {"format": fmt},
+    }
+
+
+def training_chart(progress: Progress) -> dict[str, Any] | None:
+    """Training: completions and passes accumulated day by day since the demand was raised."""
+    rows = [r for r in progress.rows if r.get("completed_on")]
+    if not rows:
+        return None
+    days = sorted({r["completed_on"] for r in rows})
+    labels = _days_between(days[0], days[-1])
+    done = dict.fromkeys(labels, 0)
+    passed = dict.fromkeys(labels, 0)
+    for r in rows:
+        done[_day(r["completed_on"])] += 1
+        passed[_day(r["completed_on"])] += 1 if r.get("passed") else 0
+    total_done, total_passed, cum_done, cum_passed = 0, 0, [], []
+    for label in labels:
+        total_done += done[label]
+        total_passed += passed[label]
+        cum_done.append(total_done)
+        cum_passed.append(total_passed)
+    return _line_chart(
+        labels,
+        [
+            {
+                "name": _("Completions"),
+                "type": "line",
+                "step": "end",
+                "data": cum_done,
+                "areaStyle": {"opacity": 0.12},
+            },
+            {"name": _("Passed"), "type": "line", "step": "end", "data": cum_passed},
+        ],
+    )
+
+
+def payment_chart(progress: Progress) -> dict[str, Any] | None:
+    """Payment acceleration: claims paid per day (bars) and their mean payment days against the target (line)."""
+    rows = [r for r in progress.rows if r.get("paid_at")]
+    if not rows:
+        return None
+    by_day: dict[str, list[Decimal]] = {}
+    for r in rows:
+        by_day.setdefault(_day(r["paid_at"]), [])
+        if r.get("payment_days") is not None:
+            by_day[_day(r["paid_at"])].append(Decimal(str(r["payment_days"])))
+    first = dt.date.fromisoformat(min(by_day))
+    labels = _days_between(first, dt.date.fromisoformat(max(by_day)))
+    paid = [sum(1 for r in rows if _day(r["paid_at"]) == label) for label in labels]
+    mean = [
+        float(round(sum(by_day[label]) / len(by_day[label]), 2)) if by_day.get(label) else None
+        for label in labels
+    ]
+    target = float(Decimal(str(progress.basis.get("target_payment_days", 0))))
+    chart = _line_chart(
+        labels,
+        [
+            {"name": _("Claims paid"), "type": "bar", "data": paid, "barMaxWidth": 18},
+            {
+                "name": _("Mean payment days"),
+                "type": "line",
+                "yAxisIndex": 1,
+                "data": mean,
+                "connectNulls": True,
+                "markLine": {
+                    "symbol": "none",
+                    "data": [{"yAxis": target, "name": _("Target")}],
+                    "label": {"formatter": _("Target")},
+                    "lineStyle": {"color": "var(--red)"},
+                },
+            },
+        ],
+    )
+    chart["yAxis"][1]["name"] = _("days")
+    return chart
+
+
+def it_chart(progress: Progress) -> dict[str, Any] | None:
+    """IT support: hours of each day's incidents, outages (P1/P2) apart from the rest."""
+    rows = [r for r in progress.rows if r.get("started_at")]
+    if not rows:
+        return None
+    first, last = progress.basis.get("from"), progress.basis.get("to")
+    start = dt.date.fromisoformat(str(first)) if first else min(r["started_at"].date() for r in rows)
+    end = dt.date.fromisoformat(str(last)) if last else max(r["started_at"].date() for r in rows)
+    labels = _days_between(start, max(end, start))
+    outage = dict.fromkeys(labels, 0.0)
+    other = dict.fromkeys(labels, 0.0)
+    for r in rows:
+        bucket = outage if r.get("outage") else other
+        day = _day(r["started_at"])
+        if day in bucket:
+            bucket[day] += float(r.get("hours") or 0)
+    return {
+        **_line_chart(
+            labels,
+            [
+                {
+                    "name": _("Outage hours (P1/P2)"),
+                    "type": "bar",
+                    "stack": "h",
+                    "data": [round(outage[d], 2) for d in labels],
+                },
+                {
+                    "name": _("Other incident hours"),
+                    "type": "bar",
+                    "stack": "h",
+                    "data": [round(other[d], 2) for d in labels],
+                },
+            ],
+        ),
+        "yAxis": {"type": "value", "name": _("hours")},
+    }
+
+
+def progress_chart(demand: Demand, progress: Progress) -> dict[str, Any] | None:
+    """The demand page's progress chart for its kind (None: nothing to draw yet)."""
+    if demand.kind == DemandKind.RECRUITMENT:
+        return arrivals_chart(demand, progress)
+    if demand.kind == DemandKind.TRAINING:
+        return training_chart(progress)
+    if demand.kind == DemandKind.PAYMENT:
+        return payment_chart(progress)
+    if demand.kind == DemandKind.IT_SUPPORT:
+        return it_chart(progress)
+    return None
+
+
+def drill_down_rows(demand: Demand, progress: Progress) -> list[Mapping[str, Any]]:
+    """The records behind the figures, as listed under them (training rows get the trainee's name)."""
+    if demand.kind != DemandKind.TRAINING:
+        return list(progress.rows)
+    ids = {r["employee_id"] for r in progress.rows if r.get("employee_id")}
+    names = dict(Employee.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    return [{**r, "trainee": names.get(r["employee_id"])} for r in progress.rows]
 
 
 # --- evaluation ----------------------------------------------------------------------------------------------

@@ -59,6 +59,9 @@ from perflink.metrics.catalogue import catalogue, sources
 from perflink.org.models import Employee
 
 MICRO = Decimal("0.000001")
+MAX_ROWS = (
+    1000  # records listed per demand (the figures always count them all; basis.rows_total says how many)
+)
 _EPOCH = dt.date(1900, 1, 1)  # "from the beginning": the records are already narrowed to the demand's own
 _NOT_CANCELLED = {"field": "status", "op": "ne", "value": "cancelled"}
 
@@ -509,6 +512,20 @@ def training_progress(
             _ids(trainees),
         ),
     )
+    counted = set(_ids(completed))
+    rows = [
+        {
+            "record_id": r["id"],
+            "employee_id": r["employee_id"],
+            "course": r["course"],
+            "completed_on": r["completed_on"],
+            "passed": r["passed"],
+        }
+        for r in trainings.filter(pl.col("id").is_in(list(counted)))
+        .sort("completed_on", "id")
+        .head(MAX_ROWS)
+        .iter_rows(named=True)
+    ]
     return Progress(
         kind=DemandKind.TRAINING,
         as_of=as_of,
@@ -520,7 +537,9 @@ def training_progress(
             "from": start,
             "courses": list(spec["courses"]),
             "audience_size": audience_size,
+            "rows_total": len(counted),
         },
+        rows=tuple(rows),
         issues=tuple(issues),
     )
 
@@ -650,13 +669,35 @@ def payment_progress(
             _ids(within),
         ),
     )
+    days_expr = (pl.col("paid_at") - pl.col("approved_at")).dt.total_seconds() / 86400
+    shown = claims.with_columns(
+        pl.when(pl.col("paid_at") < cutoff).then(days_expr).alias("_days"),
+        (pl.col("paid_at") < cutoff).fill_null(False).alias("_paid"),
+    ).sort("reported_at", "id")
+    rows = [
+        {
+            "record_id": r["id"],
+            "claim_no": r.get("claim_no"),
+            "reported_at": r["reported_at"],
+            "approved_at": r["approved_at"],
+            "paid_at": r["paid_at"] if r["_paid"] else None,
+            "payment_days": None if r["_days"] is None else _decimal(r["_days"]),
+            "within_target": None if r["_days"] is None else r["_days"] <= target,
+        }
+        for r in shown.head(MAX_ROWS).iter_rows(named=True)
+    ]
     return Progress(
         kind=DemandKind.PAYMENT,
         as_of=as_of,
         figures=figures,
         provisional=open_,
         final_on=None,
-        basis={**(basis or {}), "target_payment_days": spec["target_payment_days"]},
+        basis={
+            **(basis or {}),
+            "target_payment_days": spec["target_payment_days"],
+            "rows_total": claims.height,
+        },
+        rows=tuple(rows),
         issues=(),
     )
 
@@ -757,13 +798,44 @@ def it_progress(
         ),
         Figure("availability", availability, "%", outages.height, open_, "incident", _ids(outages, "id")),
     )
+    rows = [
+        {
+            "record_id": r["id"],
+            "severity": r["severity"],
+            "started_at": r["started_at"],
+            "ended_at": r["ended_at"] if r["ended_at"] is not None and r["ended_at"] < window_end else None,
+            "hours": _decimal(r["_hours"]),
+            "outage": r["severity"] in ("P1", "P2"),
+        }
+        for r in incidents.with_columns(
+            (
+                (
+                    pl.min_horizontal(pl.col("ended_at").fill_null(window_end), pl.lit(window_end))
+                    - pl.col("started_at")
+                )
+                .dt.total_seconds()
+                .clip(lower_bound=0)
+                / 3600
+            ).alias("_hours")
+        )
+        .sort("started_at", "id")
+        .head(MAX_ROWS)
+        .iter_rows(named=True)
+    ]
     return Progress(
         kind=DemandKind.IT_SUPPORT,
         as_of=as_of,
         figures=figures,
         provisional=open_,
         final_on=due + dt.timedelta(days=1) if due else None,
-        basis={"system": spec["system"], "from": start, "to": last, "window_hours": int(hours)},
+        basis={
+            "system": spec["system"],
+            "from": start,
+            "to": last,
+            "window_hours": int(hours),
+            "rows_total": incidents.height,
+        },
+        rows=tuple(rows),
     )
 
 

@@ -1,5 +1,5 @@
 """API: support-satisfaction surveys: the list, one survey with its results (anonymity enforced), answering one's
-own invitation, and response rates for survey managers.
+own invitation, and for survey managers scheduling, opening, reminding, closing and response rates.
 
 Results of a rated unit with fewer respondents than the survey's threshold come back as ``hidden: true`` with every
 figure null and no comments, for everyone who does not manage surveys. Answering a survey one is not invited to is
@@ -12,11 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from perflink.collab.surveys import (
+    DEFAULT_THRESHOLD,
     UnitAnswer,
     do_answer_survey,
+    do_close_survey,
+    do_open_survey,
+    do_remind_survey,
+    do_schedule_survey,
     get_invitation,
     get_survey,
     my_invitations,
@@ -26,6 +31,9 @@ from perflink.collab.surveys import (
 )
 from perflink.core.api import errors, principal, requires
 from perflink.core.context import current_actor
+from perflink.core.errors import NotFound
+from perflink.core.schemas import Id
+from perflink.org.models import OrgUnit
 
 router = Router(tags=["surveys"])
 
@@ -81,6 +89,25 @@ class AnswerIn(Schema):
 class AnsweredOut(Schema):
     survey_id: int
     units_rated: int
+
+
+class ScheduleIn(Schema):
+    title: str
+    period: str  # the month rated, YYYY-MM
+    rated_unit_ids: list[Id]  # functional units
+    rating_unit_ids: list[Id]  # the units whose people answer
+    opens_on: dt.date
+    closes_on: dt.date
+    questions: list[str] | None = None  # default: the standard support questions
+    scale: list[dict[str, str]] | None = None  # default: 满意 10 / 一般 5 / 不满意 0
+    respondent_roles: list[str] = ["unit_head"]
+    threshold: int = DEFAULT_THRESHOLD
+    recurrence: str = ""  # "" or "monthly": the next one is scheduled when this one closes
+
+
+class StepOut(Schema):
+    survey: SurveyOut
+    notified: int | None = None  # invitations (open) or reminders (remind) sent
 
 
 class RateOut(Schema):
@@ -186,3 +213,80 @@ def read_response_rates(request: HttpRequest, survey_id: int) -> dict[str, Any]:
             for r in rows
         ],
     }
+
+
+def _units(ids: list[int], field: str) -> list[OrgUnit]:
+    """The tenant's units by id; an id that is not one of them (another tenant's alike) is 404 naming the field."""
+    found = OrgUnit.objects.in_bulk(ids)
+    unknown = [str(i) for i in ids if i not in found]
+    if unknown:
+        raise NotFound(f"unknown unit id(s): {', '.join(unknown)}", field=field)
+    return [found[i] for i in ids]
+
+
+@router.post(
+    "/surveys",
+    response={201: SurveyOut, **errors(400, 404)},
+    summary="Schedule a survey (it opens and invites at once when its opening day has come)",
+)
+@requires("surveys.manage")
+def schedule_survey(request: HttpRequest, payload: ScheduleIn) -> Any:
+    survey = do_schedule_survey(
+        title=payload.title,
+        period=payload.period,
+        rated_units=_units(payload.rated_unit_ids, "rated_unit_ids"),
+        rating_units=_units(payload.rating_unit_ids, "rating_unit_ids"),
+        opens_on=payload.opens_on,
+        closes_on=payload.closes_on,
+        questions=payload.questions,
+        scale=payload.scale,
+        respondent_roles=payload.respondent_roles,
+        threshold=payload.threshold,
+        recurrence=payload.recurrence,
+        actor=current_actor(),
+    )
+    return Status(201, survey)
+
+
+def _step(request: HttpRequest, survey_id: int, step: str) -> dict[str, Any]:
+    survey = get_survey(principal(request), survey_id)
+    actor = current_actor()
+    notified: int | None = None
+    if step == "open":
+        notified = do_open_survey(survey, actor=actor)
+    elif step == "remind":
+        notified = do_remind_survey(survey, actor=actor)
+    else:
+        do_close_survey(survey, actor=actor)
+    survey.refresh_from_db()
+    return {"survey": survey, "notified": notified}
+
+
+@router.post(
+    "/surveys/{survey_id}/open",
+    response={200: StepOut, **errors(404, 409)},
+    summary="Open a scheduled survey now and invite its respondents",
+)
+@requires("surveys.manage")
+def open_survey(request: HttpRequest, survey_id: int) -> dict[str, Any]:
+    return _step(request, survey_id, "open")
+
+
+@router.post(
+    "/surveys/{survey_id}/remind",
+    response={200: StepOut, **errors(404, 409)},
+    summary="Remind the invited who have not answered an open survey",
+)
+@requires("surveys.manage")
+def remind_survey(request: HttpRequest, survey_id: int) -> dict[str, Any]:
+    return _step(request, survey_id, "remind")
+
+
+@router.post(
+    "/surveys/{survey_id}/close",
+    response={200: StepOut, **errors(404, 409)},
+    summary="Close an open survey: its answers become records the support-satisfaction metric reads",
+)
+@requires("surveys.manage")
+def close_survey(request: HttpRequest, survey_id: int) -> dict[str, Any]:
+    return _step(request, survey_id, "close")

@@ -7,6 +7,7 @@ empty one). The audit trail is append-only and is kept: the drop is itself recor
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,17 +110,25 @@ def do_load_demo(
     if calculate_months:
         started = time.perf_counter()
         with tenant_context(tenant, actor):
-            counts["calculation_runs"] = _calculate_recent(config, calculate_months, actor)
-        seconds["calculate"] = time.perf_counter() - started
+            counts["calculation_runs"] = _calculate_recent(config, calculate_months, actor, seconds)
+        seconds["calculate"] = time.perf_counter() - started - seconds.get("collaboration", 0.0)
     return DemoLoad(tenant, counts, logins, dropped, seconds)
 
 
-def _calculate_recent(config: DemoConfig, months: int, actor: Actor) -> int:
+def _calculate_recent(
+    config: DemoConfig, months: int, actor: Actor, seconds: dict[str, float] | None = None
+) -> int:
+    from perflink.demo.collab import load_collaboration
     from perflink.engine.periods import Period
     from perflink.metrics.actions import do_calculate, do_install_library, do_publish_run
 
     end = Period.parse(config.end_month.strftime("%Y-%m"))
     do_install_library(years=range(end.start.year - 2, end.start.year + 2), actor=actor)
+    # Demands and surveys first: their evaluations and answers are records the month runs read.
+    started = time.perf_counter()
+    load_collaboration(config, actor=actor)
+    if seconds is not None:
+        seconds["collaboration"] = time.perf_counter() - started
     labels = [
         end.shifted(-back).start.strftime("%Y-%m") for back in range(min(months, config.months) - 1, -1, -1)
     ]
@@ -128,13 +137,25 @@ def _calculate_recent(config: DemoConfig, months: int, actor: Actor) -> int:
         if i < len(labels) - 1:  # the latest month stays a draft, as it would before month-end review
             do_publish_run(run, actor=actor)
     _link_and_pay(labels, actor)
+    _weekly_reports(end.end - dt.timedelta(days=1), actor)
     return len(labels)
+
+
+def _weekly_reports(last_day: dt.date, actor: Actor, weeks: int = 4) -> None:
+    """The weekly coordination reports of the demo's last full weeks, as the Monday job would have made them."""
+    from perflink.collab.weekly_actions import do_generate_weekly_reports
+
+    monday = last_day - dt.timedelta(days=last_day.weekday())
+    if last_day.weekday() < 6:  # the last week is not over yet
+        monday -= dt.timedelta(days=7)
+    for back in range(weeks - 1, -1, -1):
+        start = monday - dt.timedelta(days=7 * back)
+        do_generate_weekly_reports(start, today=start + dt.timedelta(days=7), actor=actor)
 
 
 def _link_and_pay(labels: list[str], actor: Actor) -> None:
     """Links of head@'s branch (two confirmed by head@, the sales department's head; two waiting for the business
     side), DOMAIN.md's finance plan, and a draft bonus run of the latest month."""
-    import datetime as dt
 
     from perflink.accounts.models import User
     from perflink.incentives.actions import do_decide_link, do_propose_link, do_save_plan
@@ -143,7 +164,11 @@ def _link_and_pay(labels: list[str], actor: Actor) -> None:
     from perflink.metrics.models import MetricDefinition
     from perflink.org.models import OrgUnit
 
-    head = User.objects.filter(role=Role.UNIT_HEAD, scope_unit__isnull=False).order_by("pk").first()
+    head = (
+        User.objects.filter(role=Role.UNIT_HEAD, scope_unit__isnull=False, username__startswith="head@")
+        .order_by("pk")
+        .first()
+    )
     if head is None or head.scope_unit is None or head.scope_unit.parent_id is None:
         return
     sales, branch = head.scope_unit, head.scope_unit.parent
@@ -202,6 +227,52 @@ def _link_and_pay(labels: list[str], actor: Actor) -> None:
         actor=actor,
     )
     do_run_bonus(version.plan, labels[-1], actor=actor)
+    hr_plan = do_save_plan(
+        code="hr",
+        name="人力资源部激励方案",
+        definition=HR_PLAN,
+        valid_from=first,
+        category="hr",
+        note="DOMAIN.md §2.6：人力资源部奖金的 30% 与销售新人业绩达成挂钩；协同需求得分计入",
+        actor=actor,
+    )
+    do_run_bonus(hr_plan.plan, labels[-1], actor=actor)
+
+
+# DOMAIN.md §2.6: 30% of HR's bonus tied to sales' new-hire attainment (the confirmed link of HR's time to fill to
+# the sales department's new-agent 3-month attainment), 20% on the points HR earned on collaboration demands
+# (demand_points: 100 points pay the full share), the rest on HR's own scorecard. A fixed base, like the finance plan.
+HR_PLAN: dict[str, Any] = {
+    "base": {"kind": "fixed", "amount": "10000.00"},
+    "components": [
+        {
+            "key": "own",
+            "label": "部门考核",
+            "weight": "50",
+            "source": "score",
+            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
+            "missing": {"factor": "0"},
+        },
+        {
+            "key": "attainment",
+            "label": "销售新人业绩达成",
+            "weight": "30",
+            "source": "linked:new_agent_attainment_3m",
+            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
+            "missing": {"factor": "0"},
+        },
+        {
+            "key": "demands",
+            "label": "协同需求得分",
+            "weight": "20",
+            "source": "own:demand_points",
+            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
+            "missing": {"factor": "0"},
+        },
+    ],
+    "floor": "0",
+    "cap": "30000",
+}
 
 
 def _demo_finance_plan(plan: dict[str, Any]) -> dict[str, Any]:
@@ -224,16 +295,12 @@ def _confirm_claims_links(head_branch: Any, metric: dict[str, Any], actor: Actor
     """In every other branch, finance's payment time linked to the claims department's cycle and confirmed by
     that claims department's head (an account that confirmed it and does not log in to the demo), so the finance
     plan pays by DOMAIN.md's rule there; head@'s branch keeps its link waiting, and its statements say so."""
-    import secrets
-
-    from perflink.accounts.actions import do_create_user
-    from perflink.core.context import current_tenant
+    from perflink.demo.collab import department_head
     from perflink.incentives.actions import do_decide_link, do_propose_link
     from perflink.org.models import OrgUnit
 
     if "claim_payment_days" not in metric or "claim_cycle_days" not in metric:
         return
-    tenant = current_tenant()
     branches = OrgUnit.objects.filter(parent_id=head_branch.parent_id, kind=head_branch.kind).exclude(
         pk=head_branch.pk
     )
@@ -241,15 +308,8 @@ def _confirm_claims_links(head_branch: Any, metric: dict[str, Any], actor: Actor
         units = {u.category: u for u in OrgUnit.objects.filter(parent=branch, kind="department")}
         if "claims" not in units or "finance" not in units:
             continue
-        claims_head = do_create_user(
-            username=f"claims-{branch.code}@{tenant.slug if tenant else 'demo'}".lower(),
-            password=secrets.token_urlsafe(24),
-            role=Role.UNIT_HEAD,
-            scope_unit=units["claims"],
-            first_name=f"{branch.name}理赔部负责人",
-            check_password=False,
-            actor=actor,
-        )
+        # The collaboration story may have made this head already (a survey respondent of its branch).
+        claims_head = department_head(branch, units["claims"], "claims", actor)
         link = do_propose_link(
             functional_unit=units["finance"],
             functional_metric=metric["claim_payment_days"],

@@ -7,6 +7,8 @@ is the single source of truth: change a number here and both the data and the te
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -51,6 +53,30 @@ PLANTED_EFFECTS: dict[str, dict[str, Any]] = {
         "pct_per_hour": -3.0,  # each outage hour costs 3% of the team's policies that month
     },
 }
+
+# The slopes `effects_switched_off` sets to zero: with them at zero the causes still vary as before, but no
+# longer move their outcomes (the null data the analytics tests check for false alarms).
+EFFECT_SLOPES: tuple[tuple[str, str], ...] = (
+    ("claim_payment_satisfaction", "p_per_day"),
+    ("claim_payment_satisfaction", "mean_score_per_day"),
+    ("time_to_fill_new_agents", "attainment_per_day"),
+    ("time_to_fill_new_agents", "retention_per_day"),
+    ("outage_policies", "pct_per_hour"),
+)
+
+
+@contextmanager
+def effects_switched_off() -> Iterator[None]:
+    """Generate within this block to get data with every planted effect at zero (`DemoConfig(effects_off=True)`)."""
+    saved = {(e, k): PLANTED_EFFECTS[e][k] for e, k in EFFECT_SLOPES}
+    try:
+        for e, k in EFFECT_SLOPES:
+            PLANTED_EFFECTS[e][k] = 0.0 * saved[(e, k)]
+        yield
+    finally:
+        for (e, k), value in saved.items():
+            PLANTED_EFFECTS[e][k] = value
+
 
 # Seasonal multipliers by calendar month (index 0 = January).
 # 开门红 (New-Year sales push): life policies issued and premium per policy surge January to March.

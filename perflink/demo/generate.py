@@ -12,6 +12,7 @@ from datetime import date
 
 import numpy as np
 
+from perflink.demo import effects
 from perflink.demo.calendar import Calendar
 from perflink.demo.records import (
     World,
@@ -40,6 +41,8 @@ class DemoConfig:
     end_month: date = date(2026, 10, 1)  # first day of the last month covered
     company: str = DEFAULT_COMPANY
     company_en: str = DEFAULT_COMPANY_EN
+    # True: every planted effect of effects.py at zero (null data for the analytics tests).
+    effects_off: bool = False
 
     def __post_init__(self) -> None:
         if self.employees < MIN_EMPLOYEES:
@@ -76,6 +79,13 @@ def stream(seed: int, stage: str) -> np.random.Generator:
 
 
 def generate(config: DemoConfig) -> DemoData:
+    if config.effects_off:
+        with effects.effects_switched_off():
+            return _generate(config)
+    return _generate(config)
+
+
+def _generate(config: DemoConfig) -> DemoData:
     cal = Calendar(config.end_month, config.months)
     org = plan_org(config.employees, config.company, config.company_en, cal, stream(config.seed, "org"))
     wf, recruiting, hr = build_workforce(

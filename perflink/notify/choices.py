@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     SURVEY_REMINDED = "survey.reminded", _("Survey reminder")
     RESULTS_PUBLISHED = "results.published", _("Results published")
     BONUS_PUBLISHED = "bonus.published", _("Bonus run published")
+    REPORT_WEEKLY = "report.weekly", _("Weekly coordination report")
 
 
 # The test message a manager sends from the channel page; no channel subscribes to it.

@@ -91,6 +91,15 @@ NAV: list[NavItem] = [
         section=PERFORMANCE,
     ),
     NavItem(
+        "weekly",
+        _("Weekly reports"),
+        "collab:weekly_list",
+        "demands.view",
+        "book",
+        module="collab",
+        section=PERFORMANCE,
+    ),
+    NavItem(
         "surveys",
         _("Support surveys"),
         "collab:surveys",

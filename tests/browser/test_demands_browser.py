@@ -77,7 +77,7 @@ def test_a_recruitment_demand_walks_from_submission_to_evaluation(live_server: A
     sign_in(page, base, hr_head.username)
     page.goto(f"{base}/collab/demands/{demand.pk}/")
     assert page.get_attribute('[data-figure="arrived_in_time"]', "data-value") == "18"
-    page.wait_for_function("document.querySelector('[data-chart=\"demand-arrivals\"] canvas') !== null")
+    page.wait_for_function("document.querySelector('[data-chart=\"demand-progress\"] canvas') !== null")
     assert page.locator("#hire-table tbody tr").count() == 20
     shot(page, "71-demand-progress.png", full_page=True)
     page.fill("#id_note", "20人中18人按期到岗")

@@ -271,7 +271,7 @@ def test_the_recruitment_example_shows_18_of_20_and_86_67_points(recruitment: An
     url = f"/collab/demands/{demand.pk}/"
     body = html(client.get(url))
     assert 'data-figure="arrived_in_time" data-value="18"' in body
-    assert 'data-chart="demand-arrivals"' in body and 'id="hire-table"' in body and "新人12" in body
+    assert 'data-chart="demand-progress"' in body and 'id="hire-table"' in body and "新人12" in body
     assert "evaluate" in steps_of(body)
     assert client.post(f"{url}step/", {"step": "evaluate"}).status_code == 302
     body = html(client.get(url))

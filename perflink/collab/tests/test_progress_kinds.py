@@ -18,7 +18,18 @@ from perflink.collab.actions import (
 from perflink.collab.progress import demand_progress
 from perflink.collab.tests.factories import at
 from perflink.core.context import SYSTEM, tenant_context
-from tests.factories import World, make_employee, make_unit, push
+from tests.factories import PASSWORD, World, make_employee, make_unit, push
+
+
+def page(world: World, demand: Any) -> str:
+    """The demand page as the performance administrator sees it."""
+    from django.test import Client
+
+    client = Client()
+    assert client.login(username=world.users["performance_admin"].username, password=PASSWORD)
+    response = client.get(f"/collab/demands/{demand.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
 
 
 def values(progress: Any) -> dict[str, Any]:
@@ -76,9 +87,15 @@ def test_training_counts_the_audience_s_completions_of_the_requested_courses(uni
     assert (shown["completions"], shown["trainees"], shown["passed"]) == (5, 4, 3)
     assert shown["pass_rate"] == Decimal("75.000000")  # 3 passed of 4 with a result
     assert shown["completion_rate"] == Decimal("100.000000")
+    # The records behind the figures, in date order, for the drill-down and the chart.
+    assert [(r["course"], r["completed_on"].day, r["passed"]) for r in progress.rows] == [
+        ("产品知识", 5, True), ("产品知识", 6, False), ("合规", 6, True), ("产品知识", 9, True), ("产品知识", 10, None),
+    ]  # fmt: skip
     assert progress.provisional  # due 30 working days… 20 working days after 2 March: 30 March
     assert demand.delivery_due_on == dt.date(2026, 3, 30)
     assert not demand_progress(demand, dt.date(2026, 3, 31)).provisional
+    body = page(world, demand)
+    assert 'data-kind="training"' in body and body.count("data-record=") == 5
     demand = deliver(demand)
     result = do_evaluate_demand(demand, as_of=dt.date(2026, 3, 31), user=None, actor=SYSTEM)
     assert (result.evaluation.total, result.evaluation.provisional) == (Decimal("100.00"), False)
@@ -120,6 +137,14 @@ def test_payment_time_of_the_catastrophe_claims_in_scope(units: Any) -> None:
     assert shown["payment_days_mean"] == Decimal("1.166667")  # (0.5 + 2 + 1) / 3
     assert shown["paid_within_target_rate"] == Decimal("66.666667")
     assert progress.provisional  # C-4 is still waiting
+    assert [(r["claim_no"], r["payment_days"], r["within_target"]) for r in progress.rows] == [
+        ("C-1", Decimal("0.500000"), True), ("C-2", Decimal("2.000000"), False),
+        ("C-3", Decimal("1.000000"), True), ("C-4", None, None),
+    ]  # fmt: skip
+    with tenant_context(world.tenant, SYSTEM):
+        body = page(world, demand)
+    assert 'data-chart="demand-progress"' in body and 'data-kind="payment"' in body
+    assert 'id="record-table"' in body and "C-4" in body and "C-5" not in body
 
 
 def test_it_support_availability_and_fix_time_of_the_system(units: Any) -> None:
@@ -163,6 +188,12 @@ def test_it_support_availability_and_fix_time_of_the_system(units: Any) -> None:
     # 8 days (2–9 March) = 192 hours; 3 hours out: 100 − 3 / 192 × 100 = 98.4375
     assert shown["availability"] == Decimal("98.437500")
     assert not progress.provisional
+    assert [(r["severity"], r["hours"], r["outage"]) for r in progress.rows] == [
+        ("P1", Decimal("3.000000"), True), ("P3", Decimal("1.000000"), False),
+    ]  # fmt: skip
+    with tenant_context(world.tenant, SYSTEM):
+        body = page(world, demand)
+    assert 'data-kind="it_support"' in body and body.count("data-record=") == 2
     result = do_evaluate_demand(deliver(demand), as_of=dt.date(2026, 3, 12), user=None, actor=SYSTEM)
     availability, fix = result.evaluation.components
     assert (availability.points, fix.points, result.evaluation.total) == (

@@ -433,3 +433,68 @@ def test_a_functional_unit_may_rate_another_but_never_itself(world: World) -> No
     with pytest.raises(ValidationFailed) as exc:
         schedule(world, rated_units=[world.hr], rating_units=[world.hr])
     assert exc.value.field == "rating_units"
+
+
+# --- the survey API for an OA system or a scheduler --------------------------------------------------------------
+
+
+def test_a_manager_schedules_reminds_and_closes_through_the_api(world: World, raters: list[Any]) -> None:
+    admin = session(world.users["performance_admin"].username)
+    today = timezone.localdate()
+    body = {
+        "title": "本月职能支持满意度",
+        "period": "2026-10",
+        "rated_unit_ids": [world.hr.pk],
+        "rating_unit_ids": [world.sales.pk],
+        "questions": ["总体满意度"],
+        "opens_on": today.isoformat(),
+        "closes_on": (today + dt.timedelta(days=7)).isoformat(),
+    }
+    created = admin.post(f"{API}/surveys", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    survey = created.json()
+    assert (survey["status"], survey["threshold"]) == ("open", 3)  # opening day has come: invited at once
+    assert [s["points"] for s in survey["scale"]] == ["10", "5", "0"]
+    with tenant_context(world.tenant, SYSTEM):
+        # The three raters and the sales department's own head.
+        assert SurveyInvitation.objects.filter(survey_id=survey["id"]).count() == 4
+        opened = Survey.objects.get(pk=survey["id"])
+    for rater, option in zip(raters, ["satisfied", "satisfied", "neutral"], strict=True):
+        answer(world, opened, rater, option)
+    reminded = admin.post(f"{API}/surveys/{survey['id']}/remind")
+    assert reminded.status_code == 200 and reminded.json()["notified"] == 1  # only the head has not answered
+
+    closed = admin.post(f"{API}/surveys/{survey['id']}/close")
+    assert closed.status_code == 200, closed.content
+    assert closed.json()["survey"]["status"] == "closed"
+    with tenant_context(world.tenant, SYSTEM):
+        points = sorted(SurveyResponseRecord.objects.values_list("points", flat=True))
+    assert points == [Decimal("5.00"), Decimal("10.00"), Decimal("10.00")]
+    again = admin.post(f"{API}/surveys/{survey['id']}/close")
+    assert (again.status_code, again.json()["code"]) == (409, "survey_not_open")
+
+
+def test_scheduling_through_the_api_names_the_bad_field_and_is_for_managers_only(
+    world: World, raters: list[Any], other_world: World
+) -> None:
+    body = {
+        "title": "调研",
+        "period": "2026-10",
+        "rated_unit_ids": [world.hr.pk],
+        "rating_unit_ids": [other_world.sales.pk],  # another tenant's unit is as unknown as a missing one
+        "opens_on": "2026-11-01",
+        "closes_on": "2026-11-08",
+    }
+    admin = session(world.users["performance_admin"].username)
+    refused = admin.post(f"{API}/surveys", body, content_type="application/json")
+    assert refused.status_code == 404, refused.content
+    assert (refused.json()["code"], refused.json()["field"]) == ("not_found", "rating_unit_ids")
+    wrong_unit = admin.post(
+        f"{API}/surveys", {**body, "rating_unit_ids": [world.sales.pk], "rated_unit_ids": [world.sales.pk]},
+        content_type="application/json",
+    )  # fmt: skip
+    assert (wrong_unit.status_code, wrong_unit.json()["field"]) == (422, "rated_units")
+    with tenant_context(world.tenant, SYSTEM):
+        assert not Survey.objects.exists()
+    head = session(raters[0].username)
+    assert head.post(f"{API}/surveys", body, content_type="application/json").status_code == 403

@@ -172,7 +172,7 @@ def _demand_context(request: HttpRequest, demand: Demand) -> dict[str, Any]:
     user = request.user
     today = page_data.today()
     progress = demand_progress(demand, today)
-    chart = page_data.arrivals_chart(demand, progress)
+    chart = page_data.progress_chart(demand, progress)
     evaluations = page_data.evaluations(demand)
     history_metrics = page_data.requester_metrics(demand, today)
     steps = page_data.allowed_steps(user, demand)
@@ -190,7 +190,9 @@ def _demand_context(request: HttpRequest, demand: Demand) -> dict[str, Any]:
         "progress": progress,
         "figures": page_data.figure_rows(demand, progress),
         "chart": chart,
-        "rows": list(progress.rows),
+        "rows": page_data.drill_down_rows(demand, progress),
+        "rows_total": progress.basis.get("rows_total", len(progress.rows)),
+        "kind": demand.kind,
         "is_recruitment": demand.kind == DemandKind.RECRUITMENT,
         "past": page_data.past_demands(demand),
         "history_metrics": history_metrics[0] if history_metrics else None,

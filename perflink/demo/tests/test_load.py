@@ -118,10 +118,14 @@ def test_loads_a_whole_insurer_with_audit_event_and_logins() -> None:
             assert (batch.n_rows, batch.n_created, batch.n_rejected) == (generated, generated, 0), kind
             assert set(model.objects.values_list("batch", "version").distinct()) == {(batch.pk, 1)}, kind
             assert not model.objects.exclude(received_at=batch.received_at).exists(), kind
-        assert Batch.objects.count() == 8
-        assert AuditEvent.objects.filter(action="ingest.batch.commit").count() == 8
+        # The 8 demo deliveries, and the collaboration story's records (survey answers, demand evaluations).
+        assert Batch.objects.filter(channel="demo").count() == 8
+        assert AuditEvent.objects.filter(action="ingest.batch.commit").count() == Batch.objects.count()
         assert IncidentUnit.objects.count() == len(data.records["incident_unit"]["unit"])
-        assert {s.kind for s in SourceSystem.objects.all()} == {"policy", "claims", "hr", "finance", "itops"}
+        assert {s.kind for s in SourceSystem.objects.all()} == {
+            *("policy", "claims", "hr", "finance", "itops"),
+            *("collab", "survey"),  # demand evaluations and survey answers of the collaboration demo
+        }
         employees = Employee.objects.count()
         agents = Employee.objects.filter(employment_type="agent").count()
         assert 0.45 < agents / employees < 0.6
@@ -139,16 +143,17 @@ def test_loads_a_whole_insurer_with_audit_event_and_logins() -> None:
         assert verify_chain(tenant.pk, events, (head.seq, head.hash)) is None
         # The logins.
         users = {u.username: u for u in User.objects.select_related("employee", "scope_unit")}
-        # The other branches' claims heads confirmed finance's link to their claims department; they are not
-        # demo logins (their passwords are random) and each decided only their own department's link.
-        claims_heads = {name: user for name, user in users.items() if name.startswith("claims-")}
+        # Besides the logins, department and team heads that cannot log in (no usable password): the other side
+        # of the collaboration demo, and the other branches' claims heads, who confirmed finance's link to their
+        # claims department, each only their own department's.
+        logins = {name: user for name, user in users.items() if user.has_usable_password()}
+        heads = {name: user for name, user in users.items() if name not in logins}
+        assert heads and all(u.role == "unit_head" for u in heads.values())
         confirmed = Link.objects.filter(status="confirmed", business_metric__code="claim_cycle_days")
+        deciders = set(confirmed.values_list("business_unit", flat=True))
+        claims_heads = {name: u for name, u in heads.items() if u.scope_unit_id in deciders}
         assert claims_heads and confirmed.count() == len(claims_heads)
-        assert {u.scope_unit_id for u in claims_heads.values()} == set(
-            confirmed.values_list("business_unit", flat=True)
-        )
-        assert not any(u.check_password(DEMO_PASSWORD) for u in claims_heads.values())
-        logins = {name: user for name, user in users.items() if name not in claims_heads}
+        assert all(name.startswith("claims-") for name in claims_heads)
         assert set(logins) == {"admin@demo", "perf@demo", "head@demo", "agent@demo", "auditor@demo"}
         assert users["head@demo"].scope_unit.category == "sales"
         assert users["head@demo"].employee.unit == users["head@demo"].scope_unit
@@ -225,7 +230,7 @@ def test_existing_tenant_is_refused_without_replace_and_replaced_with_it() -> No
     assert "dropped the earlier data" in output
     with tenant_context(tenant):
         assert Employee.objects.count() > before
-        assert User.objects.exclude(username__startswith="claims-").count() == 5  # the logins, once each
+        assert sum(u.has_usable_password() for u in User.objects.all()) == 5  # the logins, once each
         assert list(
             AuditEvent.objects.filter(action__startswith="demo.")
             .order_by("seq")

@@ -18,8 +18,8 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
+from perflink.core import pdf
 from perflink.core.context import tenant_context
-from perflink.incentives import pdf
 from perflink.incentives.models import BonusRun
 from tests.factories import World, make_bonus_runs, make_scores
 

@@ -8,9 +8,7 @@ answer is 503 naming the missing system library.
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_safe
 
+from perflink.core.pdf import PdfUnavailable, content_disposition, counter_content, css_string, html_to_pdf
 from perflink.incentives.models import BonusRun
-from perflink.incentives.pdf import PdfUnavailable, counter_content, css_string, html_to_pdf
 from perflink.incentives.views.bonus import _visible_run, statement_context
 from perflink.org.models import Employee
 from perflink.org.selectors import get_employee
@@ -29,13 +27,6 @@ from perflink.web.decorators import page
 
 def statement_filename(run: BonusRun, person: Employee) -> str:
     return f"{gettext('Bonus statement')}-{person.employee_no}-{run.period}.pdf"
-
-
-def content_disposition(filename: str, fallback: str) -> str:
-    """``attachment`` with an ASCII name for old clients and the real one in RFC 5987 form
-    (``filename*=UTF-8''%E5%A5%96…``)."""
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", fallback)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def statement_html(principal: Any, run: BonusRun, person: Employee) -> str:

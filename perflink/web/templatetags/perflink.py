@@ -58,6 +58,9 @@ ACTION_LABELS: dict[str, Any] = {
     "demands.respond": _("accept, decline, start and deliver demands addressed to one's own functional unit"),
     "demands.comment": _("comment on demands of one's own units"),
     "demands.evaluate": _("evaluate delivered demands by their rule"),
+    "analytics.view": _(
+        "see impact analyses, cohorts, before/after comparisons and link suggestions (tenant-wide aggregates)"
+    ),
     "surveys.view": _(
         "see support-satisfaction surveys and their results (hidden below the anonymity threshold)"
     ),
@@ -130,6 +133,9 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "survey.remind": _("Survey reminder sent"),
     "survey.close": _("Survey closed"),
     "survey.answer": _("Survey answered"),
+    "weekly_report.generate": _("Weekly report generated"),
+    "weekly_report.subscribe": _("Weekly report subscribed"),
+    "weekly_report.unsubscribe": _("Weekly report unsubscribed"),
     "notify.channel.create": _("Notification channel added"),
     "notify.channel.update": _("Notification channel changed"),
     "notify.channel.delete": _("Notification channel deleted"),

@@ -1,4 +1,5 @@
-"""HTML to PDF with WeasyPrint, for the bonus statement (计算说明): A4, the system's CJK fonts, nothing fetched.
+"""HTML to PDF with WeasyPrint for every printable document (the bonus statement, the weekly coordination report):
+A4, the system's CJK fonts, nothing fetched.
 
 WeasyPrint lays text out with Pango, a system library (Debian: ``libpango-1.0-0 libpangoft2-1.0-0``); where it
 cannot be loaded, :func:`render_document` raises :class:`PdfUnavailable` (503) naming it, and the rest of the
@@ -15,7 +16,7 @@ import re
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 from urllib.request import url2pathname
 
 from django.contrib.staticfiles import finders
@@ -73,7 +74,7 @@ def static_root() -> Path:
 def _local_fetcher(weasyprint: Any, root: Path) -> Any:
     """A URL fetcher for files under ``root`` and ``data:`` URLs only."""
 
-    class LocalOnly(weasyprint.URLFetcher):  # type: ignore[misc, name-defined]
+    class LocalOnly(weasyprint.URLFetcher):  # type: ignore[misc, name-defined, unused-ignore]
         def fetch(self, url: str, headers: Any = None) -> Any:
             scheme = url.partition(":")[0].lower()
             if scheme == "file":
@@ -119,3 +120,10 @@ def counter_content(template: str) -> str:
         elif piece:
             parts.append(css_string(piece))
     return " ".join(parts)
+
+
+def content_disposition(filename: str, fallback: str) -> str:
+    """``attachment`` with an ASCII name for old clients and the real one in RFC 5987 form
+    (``filename*=UTF-8''%E5%A5%96…``)."""
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", fallback)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -1,0 +1,338 @@
+"""The analyses as the product runs them: frames from `data`, statistics from `stats`, one result each.
+
+Read-only; every function runs in the current tenant's context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from perflink.analytics import data, stats
+from perflink.core.errors import ValidationFailed
+from perflink.incentives.models import Link
+from perflink.metrics.models import MetricDefinition
+
+FUNCTIONAL_DOMAINS = ("hr", "finance", "it", "general")
+BUSINESS_DOMAINS = ("sales", "claims")
+# New agents' outcomes are probabilities that flatten at their floor for very slow fills; the slope is
+# fitted where time-to-fill is at most this many days (over 95% of hires in the demo).
+COHORT_SLOPE_MAX_DAYS = 80
+
+UNIT_EN = {
+    "天": "day",
+    "工作日": "working day",
+    "小时": "hour",
+    "%": "percentage point",
+    "人": "person",
+    "件": "item",
+    "笔": "item",
+    "元": "yuan",
+    "分": "point",
+}
+
+
+@dataclass(frozen=True)
+class MetricRef:
+    code: str
+    name: str
+    name_en: str
+    unit: str
+    domain: str
+    direction: str  # "higher" or "lower" is better
+
+
+@dataclass(frozen=True)
+class PairImpact:
+    functional: MetricRef
+    business: MetricRef
+    result: stats.ImpactResult
+    sentence: stats.Sentence
+    unit_ids: tuple[int, ...]
+    periods: tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class RecordImpact:
+    result: stats.RegressionResult
+    sentence: stats.Sentence
+
+
+@dataclass(frozen=True)
+class PanelImpact:
+    result: stats.ImpactResult
+    sentence: stats.Sentence
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    by: str
+    n_agents: int
+    attainment: stats.CohortTable
+    retention: stats.CohortTable
+    attainment_slope: RecordImpact | None
+    retention_slope: RecordImpact | None
+
+
+@dataclass(frozen=True)
+class KpiChange:
+    metric: MetricRef
+    before: tuple[str, str]
+    after: tuple[str, str]
+    result: stats.BeforeAfter
+
+
+def _ref(metric: MetricDefinition) -> MetricRef:
+    return MetricRef(
+        metric.code, metric.name, metric.name_en or metric.code, metric.unit, metric.domain, metric.direction
+    )
+
+
+def metric_ref(code: str, field: str) -> MetricRef:
+    metric = MetricDefinition.objects.filter(code=code, is_active=True).first()
+    if metric is None:
+        raise ValidationFailed(f"unknown metric {code!r}", field=field)
+    return _ref(metric)
+
+
+def _outcome_units(unit: str) -> tuple[str, str]:
+    if unit == "%":
+        return "个百分点", "percentage points"
+    return unit, UNIT_EN.get(unit, unit) + ("s" if unit in UNIT_EN and unit != "%" else "")
+
+
+def wording(lever: MetricRef, outcome: MetricRef) -> stats.Wording:
+    zh_unit, en_unit = _outcome_units(outcome.unit)
+    return stats.Wording(
+        lever.name,
+        lever.name_en,
+        lever.unit if lever.unit != "%" else "个百分点",
+        UNIT_EN.get(lever.unit, lever.unit),
+        outcome.name,
+        outcome.name_en,
+        zh_unit,
+        en_unit,
+        lever_lower=lever.direction == "lower",
+    )
+
+
+# --- 1. Impact of a link ----------------------------------------------------------------------------------
+
+
+def pair_impact(functional: str, business: str, values: pl.DataFrame | None = None) -> PairImpact:
+    """Panel estimate of the business metric on the functional metric across the finest units where both are
+    computed, over every calculated month (unit effects, month-of-year controls, lag 0-3 by BIC)."""
+    f_ref, b_ref = metric_ref(functional, "functional"), metric_ref(business, "business")
+    panel = data.pair_panel(functional, business, values)
+    result = stats.panel_impact(
+        panel["unit_id"].to_numpy(),
+        panel["period"].to_numpy(),
+        panel["x"].fill_null(np.nan).to_numpy(),
+        panel["y"].fill_null(np.nan).to_numpy(),
+    )
+    text = stats.sentence(
+        result.verdict,
+        result.estimate,
+        wording(f_ref, b_ref),
+        reason=result.reason,
+        p_value=result.p_adjusted,
+    )
+    periods = (
+        (data.period_label(int(panel["period"].min())), data.period_label(int(panel["period"].max())))  # type: ignore[arg-type]
+        if panel.height
+        else None
+    )
+    units = tuple(int(u) for u in panel["unit_id"].unique().sort().to_list())
+    return PairImpact(f_ref, b_ref, result, text, units, periods)
+
+
+def link_impact(link: Link) -> PairImpact:
+    return pair_impact(link.functional_metric.code, link.business_metric.code)
+
+
+# --- Claims: per-claim payment days -> satisfaction --------------------------------------------------------
+
+CLAIMS_WORDING = stats.Wording(
+    "赔款支付时间",
+    "claim payment time",
+    "天",
+    "day",
+    "客户满意度",
+    "claimant satisfaction",
+    "分",
+    "points",
+    lever_lower=True,
+)
+
+
+def claims_impact(controls: tuple[str, ...] = ("line", "branch", "month")) -> RecordImpact:
+    """Each paid claim's satisfaction (1-5) on its payment days, with line, branch and approval-month controls."""
+    frame = data.claims_frame()
+    columns = {"line": "line", "branch": "branch_id", "month": "period"}
+    result = stats.regress(
+        frame["satisfaction"].to_numpy(),
+        frame["payment_days"].to_numpy(),
+        {name: frame[columns[name]].to_numpy() for name in controls},
+    )
+    return RecordImpact(
+        result, stats.sentence(result.verdict, result.estimate, CLAIMS_WORDING, reason=result.reason)
+    )
+
+
+# --- 2. New-agent cohorts ---------------------------------------------------------------------------------
+
+COHORT_KEYS = ("time_to_fill", "channel", "trained")
+TTF_WORDING = {
+    "attained": stats.Wording(
+        "招聘周期",
+        "time-to-fill",
+        "天",
+        "day",
+        "新人三个月达成率",
+        "new agents' 3-month attainment",
+        "个百分点",
+        "percentage points",
+        100.0,
+        lever_lower=True,
+    ),
+    "retained": stats.Wording(
+        "招聘周期",
+        "time-to-fill",
+        "天",
+        "day",
+        "新人三个月留存率",
+        "new agents' 3-month retention",
+        "个百分点",
+        "percentage points",
+        100.0,
+        lever_lower=True,
+    ),
+}
+
+
+def ttf_slope(agents: pl.DataFrame, outcome: str) -> RecordImpact:
+    """Linear-probability slope of a yes/no outcome on time-to-fill (days), where time-to-fill is at most
+    COHORT_SLOPE_MAX_DAYS."""
+    sub = agents.filter(pl.col("time_to_fill") <= COHORT_SLOPE_MAX_DAYS)
+    result = stats.regress(sub[outcome].cast(pl.Float64).to_numpy(), sub["time_to_fill"].to_numpy())
+    text = stats.sentence(result.verdict, result.estimate, TTF_WORDING[outcome], reason=result.reason)
+    return RecordImpact(result, text)
+
+
+def cohorts(by: str = "time_to_fill", agents: pl.DataFrame | None = None) -> Cohorts:
+    if by not in COHORT_KEYS:
+        raise ValidationFailed(f"group by one of {', '.join(COHORT_KEYS)}", field="by")
+    agents = data.new_agent_frame() if agents is None else agents
+    if by == "time_to_fill":
+        groups = stats.bin_days(agents["time_to_fill"].to_numpy())
+        order = stats.bin_order()
+    elif by == "trained":
+        groups = np.where(agents["trained"].to_numpy(), "trained", "not trained")
+        order = ["trained", "not trained"]
+    else:
+        groups = agents["channel"].to_numpy()
+        order = None
+    tables = {
+        name: stats.cohort_table(groups, agents[name].to_numpy(), name=name, order=order)
+        for name in ("attained", "retained")
+    }
+    slopes = (
+        {name: ttf_slope(agents, name) for name in ("attained", "retained")} if by == "time_to_fill" else {}
+    )
+    return Cohorts(
+        by,
+        agents.height,
+        tables["attained"],
+        tables["retained"],
+        slopes.get("attained"),
+        slopes.get("retained"),
+    )
+
+
+# --- 3. Before / after ------------------------------------------------------------------------------------
+
+
+def kpi_change(code: str, before: tuple[str, str], after: tuple[str, str]) -> KpiChange:
+    """A KPI's change between two ranges of months (inclusive labels 'YYYY-MM'), over the finest units where it
+    is computed and seen in both."""
+    ref = metric_ref(code, "metric")
+    try:
+        b0, b1, a0, a1 = (data.parse_period(p) for p in (*before, *after))
+    except ValueError as exc:
+        raise ValidationFailed("periods are YYYY-MM", field="before") from exc
+    if b0 > b1 or a0 > a1:
+        raise ValidationFailed("a range starts after it ends", field="before")
+    values = data.metric_values([code]).filter(
+        pl.col("period").is_between(b0, b1) | pl.col("period").is_between(a0, a1)
+    )
+    units = data.finest_units(values["unit_id"].unique().to_list(), data.unit_paths())
+    values = values.filter(pl.col("unit_id").is_in(units))
+    result = stats.before_after(
+        values["unit_id"].to_numpy(),
+        values["value"].to_numpy(),
+        values["period"].is_between(a0, a1).to_numpy(),
+    )
+    return KpiChange(ref, before, after, result)
+
+
+# --- 4. Link suggestions ----------------------------------------------------------------------------------
+
+
+def suggestions(top: int | None = 20, values: pl.DataFrame | None = None) -> stats.LinkScan:
+    """Every functional x business metric pair, ranked by its strongest lagged within-unit correlation."""
+    metrics = {m.code: m.domain for m in MetricDefinition.objects.filter(is_active=True)}
+    values = data.metric_values(metrics) if values is None else values
+    if values.height == 0:
+        return stats.LinkScan((), 0)
+    unit_ids, u_idx = np.unique(values["unit_id"].to_numpy(), return_inverse=True)
+    first = int(values["period"].min())  # type: ignore[arg-type]
+    t_idx = values["period"].to_numpy() - first
+    n_t = int(t_idx.max()) + 1
+    codes = values["metric"].to_numpy()
+    grids: dict[str, np.ndarray] = {}
+    present: dict[str, np.ndarray] = {}
+    vals = values["value"].to_numpy()
+    for code in np.unique(codes):
+        sel = codes == code
+        grid = np.full((len(unit_ids), n_t), np.nan)
+        grid[u_idx[sel], t_idx[sel]] = vals[sel]
+        grids[str(code)] = grid
+        present[str(code)] = np.isfinite(grid).any(axis=1)
+    functional = sorted(c for c in grids if metrics.get(c) in FUNCTIONAL_DOMAINS)
+    business = sorted(c for c in grids if metrics.get(c) in BUSINESS_DOMAINS)
+    paths = data.unit_paths()
+    masks: dict[tuple[str, str], np.ndarray] = {}
+    position = {int(u): i for i, u in enumerate(unit_ids)}
+    for f in functional:
+        for b in business:
+            common = unit_ids[present[f] & present[b]]
+            mask = np.zeros(len(unit_ids), bool)
+            mask[[position[u] for u in data.finest_units(common.tolist(), paths)]] = True
+            masks[(f, b)] = mask
+    return stats.link_scan(grids, functional, business, units=masks, top=top)
+
+
+# --- IT outages -> policies issued (records, log outcome) --------------------------------------------------
+
+OUTAGE_WORDING = stats.Wording(
+    "故障时长", "outage time", "小时", "hour", "新单件数", "policies issued", lever_lower=True
+)
+
+
+def outage_impact() -> PanelImpact:
+    """Sales teams' policies issued per month (log) on their outage hours that month, with team and calendar-month
+    effects (the month effects absorb the 开门红 season and company-wide shocks)."""
+    frame = data.outage_policy_frame()
+    result = stats.panel_impact(
+        frame["unit_id"].to_numpy(),
+        frame["period"].to_numpy(),
+        frame["outage_hours"].to_numpy(),
+        frame["policies"].to_numpy(),
+        lags=(0,),
+        log_outcome=True,
+        time_effects="period",
+    )
+    text = stats.sentence(result.verdict, result.estimate, OUTAGE_WORDING, reason=result.reason, percent=True)
+    return PanelImpact(result, text)
