@@ -8,6 +8,7 @@ urlpatterns = [
     path("metrics/", include("perflink.metrics.urls")),
     path("links/", include("perflink.incentives.urls")),
     path("collab/", include("perflink.collab.urls")),
+    path("analytics/", include("perflink.analytics.urls")),
     path("inbox/", include("perflink.notify.urls")),
     path("", include("perflink.web.urls")),
 ]

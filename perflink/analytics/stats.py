@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
@@ -298,7 +299,11 @@ def panel_impact(
     max_lag = max(lags)
     n_u, n_t = gx.shape
     # x[u, t - k] for every lag, aligned on t.
-    shifted = {k: np.concatenate([np.full((n_u, k), np.nan), gx[:, : n_t - k]], axis=1) for k in lags}
+    # (A panel shorter than a lag has no row for it: pad it whole.)
+    shifted = {
+        k: np.concatenate([np.full((n_u, min(k, n_t)), np.nan), gx[:, : n_t - min(k, n_t)]], axis=1)
+        for k in lags
+    }
     ok = np.isfinite(gy)
     for k in lags:
         ok &= np.isfinite(shifted[k])
@@ -668,6 +673,36 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}" if a < 0.1 else f"{v:.2f}" if a < 10 else f"{v:.1f}"
 
 
+_REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"needs at least (\d+) units, (\d+) unit-months and (\d+) months with the lever and the outcome; "
+            r"has (\d+), (\d+) and (\d+)"
+        ),
+        r"至少需要 \1 个单位、\2 个单位月和 \3 个月同时有两项数据；现有 \4 个、\5 个和 \6 个",
+    ),
+    (
+        re.compile(r"needs at least (\d+) records with both values; has (\d+)"),
+        r"至少需要 \1 条同时有两项数据的记录；现有 \2 条",
+    ),
+    (
+        re.compile(r"needs at least (\d+) units seen in both windows; has (\d+)"),
+        r"至少需要 \1 个在前后两段都有数据的单位；现有 \2 个",
+    ),
+    (re.compile(r"the lever does not vary within units"), "该指标在各单位内没有变化"),
+    (re.compile(r"the lever does not vary"), "该指标没有变化"),
+    (re.compile(r"no observations"), "没有观测数据"),
+)
+
+
+def reason_zh(reason: str) -> str:
+    """The Chinese of a "too few data" reason (the English one where no pattern knows it)."""
+    for pattern, zh in _REASONS_ZH:
+        if pattern.fullmatch(reason):
+            return pattern.sub(zh, reason)
+    return reason
+
+
 def sentence(
     verdict: Verdict,
     estimate: Estimate | None,
@@ -682,7 +717,7 @@ def sentence(
     w = wording
     if verdict is Verdict.TOO_FEW or estimate is None:
         return Sentence(
-            f"数据不足，无法估计{w.lever_zh}对{w.outcome_zh}的影响（{reason}）。",
+            f"数据不足，无法估计{w.lever_zh}对{w.outcome_zh}的影响（{reason_zh(reason)}）。",
             f"Too few data to estimate the effect of {w.lever_en} on {w.outcome_en} ({reason}).",
         )
     p = estimate.p_value if p_value is None else p_value

@@ -437,6 +437,28 @@ class UnitAnswer:
     comment: str = ""
 
 
+REMIND_DAYS_BEFORE_CLOSING = 2
+
+
+def do_remind_due_surveys(today: dt.date, *, actor: Actor) -> list[tuple[Survey, int]]:
+    """Remind the open surveys that close within two days and were not reminded today (by this round or by
+    hand); returns each survey with how many were reminded."""
+    done = []
+    closing = Survey.objects.filter(
+        status=SurveyStatus.OPEN,
+        closes_on__gte=today,
+        closes_on__lte=today + dt.timedelta(days=REMIND_DAYS_BEFORE_CLOSING),
+    )
+    for survey in closing.order_by("closes_on", "id"):
+        reminded = survey.invitations.exclude(last_reminded_at=None).order_by("-last_reminded_at").first()
+        if reminded and timezone.localdate(reminded.last_reminded_at) >= today:
+            continue
+        if not survey.invitations.filter(answered_at__isnull=True).exists():
+            continue
+        done.append((survey, do_remind_survey(survey, actor=actor)))
+    return done
+
+
 def _check_answers(survey: Survey, answers: Iterable[UnitAnswer]) -> list[UnitAnswer]:
     rated = set(survey.rated_units.values_list("pk", flat=True))
     options = {o["key"] for o in survey.scale}

@@ -51,3 +51,39 @@ FINANCE_PLAN: dict[str, Any] = {
     "floor": "0",
     "cap": "30000",
 }
+
+
+# DOMAIN.md §2.6: 30% of HR's bonus tied to sales' new-hire attainment (the confirmed link of HR's time to fill to
+# the sales department's new-agent 3-month attainment), 20% on the points HR earned on collaboration demands
+# (demand_points: 100 points pay the full share), the rest on HR's own scorecard. A fixed base, like the finance plan.
+HR_PLAN: dict[str, Any] = {
+    "base": {"kind": "fixed", "amount": "10000.00"},
+    "components": [
+        {
+            "key": "own",
+            "label": "部门考核",
+            "weight": "50",
+            "source": "score",
+            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
+            "missing": {"factor": "0"},
+        },
+        {
+            "key": "attainment",
+            "label": "销售新人业绩达成",
+            "weight": "30",
+            "source": "linked:new_agent_attainment_3m",
+            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
+            "missing": {"factor": "0"},
+        },
+        {
+            "key": "demands",
+            "label": "协同需求得分",
+            "weight": "20",
+            "source": "own:demand_points",
+            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
+            "missing": {"factor": "0"},
+        },
+    ],
+    "floor": "0",
+    "cap": "30000",
+}

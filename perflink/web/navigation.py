@@ -108,7 +108,15 @@ NAV: list[NavItem] = [
         module="collab",
         section=PERFORMANCE,
     ),
-    _module("analytics", _("Analytics"), "chart"),
+    NavItem(
+        "analytics",
+        _("Analytics"),
+        "analytics:overview",
+        "analytics.view",
+        "chart",
+        module="analytics",
+        section=PERFORMANCE,
+    ),
     NavItem(
         "self",
         _("My performance"),

@@ -147,6 +147,7 @@ MODULES: dict[str, ModuleInfo] = {
             _("Management dashboards"),
         ),
         "analytics",
+        url_name="analytics:overview",
     ),
     "self": ModuleInfo(
         _("My performance"),

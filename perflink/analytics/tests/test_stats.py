@@ -181,3 +181,16 @@ def test_t_and_normal_quantiles_match_tables():
     assert stats.t_sf(2.0, 5) == pytest.approx(0.0509697394, abs=1e-9)
     assert stats.norm_ppf(0.975) == pytest.approx(1.959963985, abs=1e-8)
     assert math.isclose(stats.t_sf(0.0, 7), 0.5)
+
+
+def test_a_too_few_sentence_gives_its_reason_in_chinese_too() -> None:
+    wording = stats.Wording(
+        "赔款支付时间", "claim payment time", "天", "day", "客户满意度", "claimant satisfaction"
+    )
+    result = stats.panel_impact(
+        np.array([1, 1, 2]), np.array([1, 2, 1]), np.array([1.0, 2, 3]), np.array([3.0, 2, 1])
+    )
+    assert result.verdict is stats.Verdict.TOO_FEW
+    text = stats.sentence(result.verdict, result.estimate, wording, reason=result.reason)
+    assert "needs" not in text.zh and "至少需要" in text.zh
+    assert result.reason in text.en

@@ -337,6 +337,14 @@ def test_proposing_through_the_form_makes_a_proposed_link_and_twice_is_refused(l
     prefilled = text(admin.get(f"/links/new/?link={link.pk}"))
     assert "招聘越快，新人越早出单</textarea>" in prefilled
     assert f'<option value="{world.hr.pk}" selected>' in prefilled
+    # A suggestion of the analytics starts from its two metrics; an unknown code is left out.
+    suggested = text(
+        admin.get(
+            "/links/new/", {"functional_metric": "time_to_fill_days", "business_metric": "no_such_metric"}
+        )
+    )
+    assert '<option value="time_to_fill_days" selected>' in suggested
+    assert 'value="no_such_metric"' not in suggested
 
 
 def test_a_unit_head_proposes_only_links_touching_their_own_units(linked) -> None:

@@ -13,7 +13,7 @@ from django.test import Client
 
 from perflink.core.context import tenant_context
 from perflink.incentives import plan_form
-from perflink.incentives.library import FINANCE_PLAN
+from perflink.incentives.library import FINANCE_PLAN, HR_PLAN
 from perflink.incentives.models import IncentivePlan, PlanVersion
 from tests.factories import World, make_plan, make_scores
 
@@ -486,3 +486,15 @@ def test_the_editor_in_chromium_marks_the_faulty_band_and_adds_rows(
     page.click("#plan-save")
     page.wait_for_url(f"{base}{PLANS}{plan_id}/?v=2")
     assert versions(world, plan_id)[-1].definition == FINANCE_PLAN
+
+
+def test_the_hr_example_saves_as_it_is_shipped(planned):
+    world, _ = planned
+    client = session(world, "performance_admin")
+    data = form_data(text(client.get(f"{PLANS}new/", {"example": "hr"})))
+    assert data["category"] == "hr"
+    data.update({"code": "hr-2027", "name": "人力资源部激励 2027", "valid_from": "2027-01-01"})
+    response = client.post(f"{PLANS}new/", data)
+    assert response.status_code == 302, text(response)[:3000]
+    with tenant_context(world.tenant):
+        assert IncentivePlan.objects.get(code="hr-2027").versions.get().definition == HR_PLAN

@@ -215,11 +215,17 @@ def _metric_groups() -> tuple[list[tuple[str, list[tuple[str, str]]]], dict[str,
 
 
 def _initial(request: HttpRequest) -> dict[str, Any]:
-    """A rejected, withdrawn or confirmed link proposed again (?link=<id>) starts from what it said."""
+    """A rejected, withdrawn or confirmed link proposed again (?link=<id>) starts from what it said; a suggestion
+    of the analytics (?functional_metric=<code>&business_metric=<code>) starts from its two metrics."""
     try:
         link = get_link(request.user, int(request.GET.get("link", "")))
     except (ValueError, NotFound):
-        return {}
+        codes = set(MetricDefinition.objects.filter(is_active=True).values_list("code", flat=True))
+        return {
+            name: request.GET[name]
+            for name in ("functional_metric", "business_metric")
+            if request.GET.get(name) in codes
+        }
     return {
         "functional_unit": link.functional_unit_id,
         "functional_metric": link.functional_metric.code,

@@ -34,7 +34,7 @@ from perflink.incentives import plan_form
 from perflink.incentives.actions import check_plan, do_save_plan
 from perflink.incentives.choices import BonusRunStatus
 from perflink.incentives.forms import PlanFilterForm, PlanMetaForm, PlanVersionForm
-from perflink.incentives.library import FINANCE_PLAN
+from perflink.incentives.library import FINANCE_PLAN, HR_PLAN
 from perflink.incentives.models import BonusRun, IncentivePlan, PlanVersion
 from perflink.incentives.plan_form import Spot
 from perflink.incentives.views.bonus import STATUS_BADGES, yuan
@@ -60,6 +60,12 @@ EXAMPLES: dict[str, tuple[Any, dict[str, Any]]] = {
     "finance": (
         gettext_lazy("Claims ↔ finance: payment-time multiplier once the claims cycle is met (DOMAIN.md)"),
         FINANCE_PLAN,
+    ),
+    "hr": (
+        gettext_lazy(
+            "Sales ↔ HR: 30% tied to sales' new-hire attainment, 20% to collaboration demand points (DOMAIN.md)"
+        ),
+        HR_PLAN,
     ),
 }
 VERSION_STATES = {
@@ -520,7 +526,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
     else:
         example = EXAMPLES.get(example_key)
         editor = Editor.from_definition(example[1]) if example else Editor(plan_form.blank_state())
-        meta_form = _meta_form(initial={"category": "finance"} if example_key == "finance" else None)
+        meta_form = _meta_form(initial={"category": example_key} if example else None)
         version_form = PlanVersionForm(initial={"valid_from": _first_of_next_month(today)})
     ctx = {
         "is_new": True,

@@ -18,35 +18,16 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from perflink.collab.actions import do_evaluate_due_demands
-from perflink.collab.models import Survey, SurveyStatus, WeeklyReport
-from perflink.collab.surveys import do_close_due_surveys, do_open_due_surveys, do_remind_survey
+from perflink.collab.models import WeeklyReport
+from perflink.collab.surveys import do_close_due_surveys, do_open_due_surveys, do_remind_due_surveys
 from perflink.collab.weekly import previous_week, week_label
 from perflink.collab.weekly_actions import do_generate_weekly_reports
 from perflink.core.context import Actor, tenant_context
 from perflink.tenancy.models import Tenant
 
-REMIND_DAYS_BEFORE_CLOSING = 2
-
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def remind_due_surveys(today: dt.date, *, actor: Actor) -> list[tuple[Survey, int]]:
-    """Remind the open surveys that close within two days and were not reminded today (by this round or by
-    hand); returns each survey with how many were reminded."""
-    done = []
-    closing = Survey.objects.filter(
-        status=SurveyStatus.OPEN, closes_on__gte=today, closes_on__lte=today + dt.timedelta(days=2)
-    )
-    for survey in closing.order_by("closes_on", "id"):
-        reminded = survey.invitations.exclude(last_reminded_at=None).order_by("-last_reminded_at").first()
-        if reminded and timezone.localdate(reminded.last_reminded_at) >= today:
-            continue
-        if not survey.invitations.filter(answered_at__isnull=True).exists():
-            continue
-        done.append((survey, do_remind_survey(survey, actor=actor)))
-    return done
 
 
 class Command(BaseCommand):
@@ -108,7 +89,7 @@ class Command(BaseCommand):
         who = f"[{tenant.slug}]"
         with tenant_context(tenant, actor):
             opened = do_open_due_surveys(today=today, actor=actor)
-            reminded = remind_due_surveys(today, actor=actor)
+            reminded = do_remind_due_surveys(today, actor=actor)
             closed = do_close_due_surveys(today=today, actor=actor)
             evaluated = do_evaluate_due_demands(as_of=today, actor=actor)
             week = previous_week(today)
