@@ -26,6 +26,8 @@ urlpatterns = [
     path(
         "runs/<int:run_id>/employees/<int:employee_id>/", views.employee_scorecard, name="employee_scorecard"
     ),
+    path("runs/<int:run_id>/units/<int:unit_id>/trend/", views.unit_trend, name="unit_trend"),
+    path("runs/<int:run_id>/employees/<int:employee_id>/trend/", views.employee_trend, name="employee_trend"),
     path("runs/<int:run_id>/explain/", views.explain_line, name="explain"),
     path("me/", views.my_scorecard, name="my_scorecard"),
 ]

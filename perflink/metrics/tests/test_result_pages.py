@@ -311,3 +311,32 @@ def test_my_scorecard_says_what_happens_next_without_an_employee_or_a_run(
 
 def test_my_scorecard_before_any_calculation(world: World) -> None:
     assert 'id="no-run"' in text(session(world, "employee").get("/metrics/me/"))
+
+
+def test_a_scorecard_loads_its_trend_over_the_calculated_months(world: World) -> None:
+    from datetime import date
+
+    from perflink.metrics.actions import do_calculate
+    from perflink.metrics.trends import subject_trend
+
+    run = make_scores(world)  # March 2026
+    with tenant_context(world.tenant, SYSTEM):
+        do_calculate("2026-02", actor=SYSTEM, as_of=date(2026, 11, 1))
+        trend = subject_trend("employee", world.agent.pk, "2026-03")
+    # February's 20,000 and March's 80,000 of new-business premium, each month from its own latest run.
+    assert trend.periods == ("2026-02", "2026-03")
+    premium = next(item for item in trend.items if item.metric == "new_business_premium")
+    assert premium.values == (20000.0, 80000.0)
+    assert trend.scores[1] is not None and trend.scores[1] > trend.scores[0]
+
+    client = session(world, "performance_admin")
+    page = client.get(f"/metrics/runs/{run.pk}/employees/{world.agent.pk}/").content.decode()
+    assert f'hx-get="/metrics/runs/{run.pk}/employees/{world.agent.pk}/trend/"' in page
+    panel = client.get(f"/metrics/runs/{run.pk}/employees/{world.agent.pk}/trend/").content.decode()
+    assert 'data-months="2"' in panel and 'data-chart="trend-items"' in panel
+    unit_panel = client.get(f"/metrics/runs/{run.pk}/units/{world.sales_team.pk}/trend/")
+    assert unit_panel.status_code == 200
+    # The employee, scoped to the sales team, cannot open another unit's trend.
+    assert session(world, "employee").get(
+        f"/metrics/runs/{run.pk}/units/{world.hr.pk}/trend/"
+    ).status_code in (403, 404)

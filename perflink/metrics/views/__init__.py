@@ -23,10 +23,12 @@ from perflink.metrics.views.results import (
     unit_scorecard,
 )
 from perflink.metrics.views.targets import targets, targets_import
+from perflink.metrics.views.trend import employee_trend, unit_trend
 
 __all__ = [
     "calendar",
     "employee_scorecard",
+    "employee_trend",
     "explain_line",
     "library",
     "metric_check",
@@ -44,4 +46,5 @@ __all__ = [
     "template_detail",
     "templates",
     "unit_scorecard",
+    "unit_trend",
 ]
