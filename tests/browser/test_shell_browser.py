@@ -125,3 +125,24 @@ def test_refresh_the_readme_screenshots(live_server: Any, page: Any) -> None:
     shot(page, "org-tree.png", folder=DOCS_SHOTS)
     page.goto(f"{base}/employees/?sort=-hire_date")
     shot(page, "employees.png", folder=DOCS_SHOTS)
+
+
+def test_on_a_phone_the_menu_folds_behind_its_button(live_server: Any, page: Any) -> None:
+    build_insurer("phone", agents_per_team=1)
+    base = live_server.url
+    _login(page, base, "admin@phone")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    toggle = page.locator(".nav-toggle")
+    assert toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false"
+    assert not page.locator('[data-nav="org"]').is_visible()
+    # The content starts within the first screen, not below the whole menu.
+    assert page.locator("h1").bounding_box()["y"] < 300
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    page.locator('[data-nav="org"]').click()
+    page.wait_for_url(f"{base}/org/")
+    shot(page, "05-phone-menu.png")
+    # On a wide screen the button is not there and the menu is.
+    page.set_viewport_size({"width": 1440, "height": 900})
+    assert not page.locator(".nav-toggle").is_visible() and page.locator('[data-nav="org"]').is_visible()

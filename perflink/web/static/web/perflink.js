@@ -106,4 +106,16 @@
     toast(status === 403 ? body.forbiddenText : status === 404 ? body.notFoundText : body.errorText);
   });
   document.addEventListener("htmx:sendError", function () { toast(document.body.dataset.offlineText); });
+
+  // Phone layout: the main menu folds behind its button (CSS shows the button only on narrow screens).
+  var sidebar = document.querySelector(".sidebar");
+  var navToggle = sidebar && sidebar.querySelector(".nav-toggle");
+  if (navToggle) {
+    sidebar.classList.add("nav-folds");
+    navToggle.hidden = false;
+    navToggle.addEventListener("click", function () {
+      var open = sidebar.classList.toggle("nav-open");
+      navToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
 })();
