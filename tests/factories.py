@@ -103,12 +103,9 @@ def make_world(slug: str) -> World:
 
 def push(kind: str, records: list[dict[str, Any]]) -> Any:
     """Ingest records of a kind through the push path (inside the tenant's context)."""
-    from perflink.ingest.actions import do_ingest, source_system_for
-    from perflink.ingest.kinds import KINDS
-    from perflink.ingest.push import records_frame
+    from perflink.ingest.actions import do_push_records
 
-    frame, _ = records_frame(KINDS[kind], records)
-    return do_ingest(KINDS[kind], [frame], source=source_system_for(kind), channel="push", actor=SYSTEM)
+    return do_push_records(kind, records, actor=SYSTEM)
 
 
 def make_scores(world: World, period: str = "2026-03") -> Any:

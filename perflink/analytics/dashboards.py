@@ -64,14 +64,20 @@ def _last_months() -> list[str]:
 def _coarsest_mean(values: pl.DataFrame, paths: dict[int, str]) -> dict[int, float]:
     """Per month, the mean of a metric over the highest units that carry it (the group when it has a value,
     else its branches), so that a roll-up and its parts are not averaged together."""
-    out: dict[int, float] = {}
-    for (period,), frame in values.group_by("period"):
-        depth = frame["unit_id"].map_elements(
-            lambda u: paths.get(int(u), "").count("/"), return_dtype=pl.Int64
-        )
-        top = frame.filter(depth == depth.min())
-        out[int(period)] = float(top["value"].mean())  # type: ignore[arg-type]
-    return out
+    if values.is_empty():
+        return {}
+    depths = pl.DataFrame(
+        {"unit_id": list(paths), "_depth": [path.count("/") for path in paths.values()]},
+        schema={"unit_id": values.schema["unit_id"], "_depth": pl.Int64},
+    )
+    top = (
+        values.join(depths, on="unit_id", how="left")
+        .with_columns(pl.col("_depth").fill_null(0))
+        .filter(pl.col("_depth") == pl.col("_depth").min().over("period"))
+        .group_by("period")
+        .agg(pl.col("value").mean())
+    )
+    return {int(period): float(value) for period, value in top.iter_rows()}
 
 
 def bonus_by_period() -> dict[str, Decimal]:
@@ -96,8 +102,9 @@ def trend() -> Trend:
     support = _coarsest_mean(values.filter(pl.col("metric") == SUPPORT_METRIC), paths)
     retention = _coarsest_mean(values.filter(pl.col("metric") == RETENTION_METRIC), paths)
     business = set(OrgUnit.objects.filter(unit_type="business").values_list("pk", flat=True))
+    runs = data.latest_runs(months)
     attainment: dict[str, float | None] = {}
-    for run in data.latest_runs(months):
+    for run in runs:
         results = run_frame(run, "results").filter(
             pl.col("level") == "unit", pl.col("status") == "scored", pl.col("attainment").is_not_null()
         )
@@ -112,7 +119,7 @@ def trend() -> Trend:
     # before that, exits still to come are missing and the rate reads too high.
     matured = {
         run.period
-        for run in data.latest_runs(months)
+        for run in runs
         if Period.parse(run.period).end - dt.timedelta(days=1) + dt.timedelta(days=data.WINDOW_DAYS)
         <= run.as_of
     }
@@ -143,15 +150,13 @@ def unit_scores(
     }
     units = dict(list(units.items())[:limit])
     series: dict[str, list[float | None]] = {name: [None] * len(months) for name in units.values()}
-    for i, run in enumerate(data.latest_runs(months)):
+    for run in data.latest_runs(months):
         totals = run_frame(run, "totals").filter(
             pl.col("level") == "unit", pl.col("subject_id").is_in(list(units))
         )
         for unit_id, score in totals.select("subject_id", "score").iter_rows():
             if score is not None:
-                series[units[int(unit_id)]][months.index(run.period) if run.period in months else i] = round(
-                    float(score), 2
-                )
+                series[units[int(unit_id)]][months.index(run.period)] = round(float(score), 2)
     return tuple(months), {name: s for name, s in series.items() if any(v is not None for v in s)}
 
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from django.utils.translation import gettext as _
 
 from perflink.analytics import data, stats
 from perflink.core.errors import ValidationFailed
+from perflink.engine.periods import Period, PeriodError
 from perflink.incentives.models import Link
 from perflink.metrics.models import MetricDefinition
 
@@ -93,7 +95,7 @@ def _ref(metric: MetricDefinition) -> MetricRef:
 def metric_ref(code: str, field: str) -> MetricRef:
     metric = MetricDefinition.objects.filter(code=code, is_active=True).first()
     if metric is None:
-        raise ValidationFailed(f"unknown metric {code!r}", field=field)
+        raise ValidationFailed(_("There is no active metric %(code)s.") % {"code": repr(code)}, field=field)
     return _ref(metric)
 
 
@@ -137,6 +139,7 @@ def pair_impact(functional: str, business: str, values: pl.DataFrame | None = No
         result.estimate,
         wording(f_ref, b_ref),
         reason=result.reason,
+        reason_zh=result.reason_zh,
         p_value=result.p_adjusted,
     )
     periods = (
@@ -177,7 +180,10 @@ def claims_impact(controls: tuple[str, ...] = ("line", "branch", "month")) -> Re
         {name: frame[columns[name]].to_numpy() for name in controls},
     )
     return RecordImpact(
-        result, stats.sentence(result.verdict, result.estimate, CLAIMS_WORDING, reason=result.reason)
+        result,
+        stats.sentence(
+            result.verdict, result.estimate, CLAIMS_WORDING, reason=result.reason, reason_zh=result.reason_zh
+        ),
     )
 
 
@@ -217,13 +223,21 @@ def ttf_slope(agents: pl.DataFrame, outcome: str) -> RecordImpact:
     COHORT_SLOPE_MAX_DAYS."""
     sub = agents.filter(pl.col("time_to_fill") <= COHORT_SLOPE_MAX_DAYS)
     result = stats.regress(sub[outcome].cast(pl.Float64).to_numpy(), sub["time_to_fill"].to_numpy())
-    text = stats.sentence(result.verdict, result.estimate, TTF_WORDING[outcome], reason=result.reason)
+    text = stats.sentence(
+        result.verdict,
+        result.estimate,
+        TTF_WORDING[outcome],
+        reason=result.reason,
+        reason_zh=result.reason_zh,
+    )
     return RecordImpact(result, text)
 
 
 def cohorts(by: str = "time_to_fill", agents: pl.DataFrame | None = None) -> Cohorts:
     if by not in COHORT_KEYS:
-        raise ValidationFailed(f"group by one of {', '.join(COHORT_KEYS)}", field="by")
+        raise ValidationFailed(
+            _("Group new agents by one of: %(keys)s.") % {"keys": ", ".join(COHORT_KEYS)}, field="by"
+        )
     agents = data.new_agent_frame() if agents is None else agents
     if by == "time_to_fill":
         groups = stats.bin_days(agents["time_to_fill"].to_numpy())
@@ -254,16 +268,30 @@ def cohorts(by: str = "time_to_fill", agents: pl.DataFrame | None = None) -> Coh
 # --- 3. Before / after ------------------------------------------------------------------------------------
 
 
+def _month(label: str, field: str) -> int:
+    """A month label (YYYY-MM, a real month) as the panel's month number; else refused naming the field."""
+    try:
+        if len(label) != 7:
+            raise PeriodError(label)
+        Period.parse(label)
+    except PeriodError:
+        raise ValidationFailed(
+            _("%(field)s: a month is written like 2026-03, not %(value)s.")
+            % {"field": field, "value": repr(label)},
+            field=field,
+        ) from None
+    return data.parse_period(label)
+
+
 def kpi_change(code: str, before: tuple[str, str], after: tuple[str, str]) -> KpiChange:
     """A KPI's change between two ranges of months (inclusive labels 'YYYY-MM'), over the finest units where it
     is computed and seen in both."""
     ref = metric_ref(code, "metric")
-    try:
-        b0, b1, a0, a1 = (data.parse_period(p) for p in (*before, *after))
-    except ValueError as exc:
-        raise ValidationFailed("periods are YYYY-MM", field="before") from exc
-    if b0 > b1 or a0 > a1:
-        raise ValidationFailed("a range starts after it ends", field="before")
+    b0, b1 = _month(before[0], "before_from"), _month(before[1], "before_to")
+    a0, a1 = _month(after[0], "after_from"), _month(after[1], "after_to")
+    for start, end, field in ((b0, b1, "before_from"), (a0, a1, "after_from")):
+        if start > end:
+            raise ValidationFailed(_("A range must start on or before the month it ends."), field=field)
     values = data.metric_values([code]).filter(
         pl.col("period").is_between(b0, b1) | pl.col("period").is_between(a0, a1)
     )
@@ -334,5 +362,12 @@ def outage_impact() -> PanelImpact:
         log_outcome=True,
         time_effects="period",
     )
-    text = stats.sentence(result.verdict, result.estimate, OUTAGE_WORDING, reason=result.reason, percent=True)
+    text = stats.sentence(
+        result.verdict,
+        result.estimate,
+        OUTAGE_WORDING,
+        reason=result.reason,
+        reason_zh=result.reason_zh,
+        percent=True,
+    )
     return PanelImpact(result, text)

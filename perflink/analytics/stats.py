@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
@@ -78,6 +77,7 @@ class ImpactResult:
     lags: tuple[LagFit, ...]
     log_outcome: bool
     criterion: str = "BIC on the common sample of all lags"
+    reason_zh: str = ""  # the reason in Chinese, written where it is decided
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ class RegressionResult:
     mean_y: float | None
     elasticity: float | None
     controls: tuple[str, ...]
+    reason_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class BeforeAfter:
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
+    reason_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -287,7 +289,7 @@ def panel_impact(
         Verdict.TOO_FEW, "", None, None, None, None, None, None, None, 0, 0, 0, (), log_outcome
     )
     if len(x) == 0:
-        return _too_few(empty, "no observations")
+        return _too_few(empty, "no observations", "没有观测数据")
     gx, gy, unit_labels, months = _panel_grid(np.asarray(unit), np.asarray(period), x, y)
     cluster_of_unit = np.arange(len(unit_labels))
     if cluster is not None:
@@ -333,6 +335,8 @@ def panel_impact(
             base,
             f"needs at least {MIN_UNITS} units, {MIN_PANEL_OBS} unit-months and {MIN_PERIODS} months "
             f"with the lever and the outcome; has {n_units}, {n_obs} and {n_periods}",
+            f"至少需要 {MIN_UNITS} 个单位、{MIN_PANEL_OBS} 个单位月和 {MIN_PERIODS} 个月同时有两项数据；"
+            f"现有 {n_units} 个、{n_obs} 个和 {n_periods} 个",
         )
     yy = gy[u_i, t_i]
     controls = _dummies(t_i) if time_effects == "period" else _dummies((months[t_i] % 12).astype(np.int64))
@@ -343,7 +347,7 @@ def panel_impact(
         xk = shifted[k][u_i, t_i]
         x_w = _demean(xk, u_i, n_u)
         if float(np.var(x_w)) <= 1e-12:
-            return _too_few(base, "the lever does not vary within units")
+            return _too_few(base, "the lever does not vary within units", "该指标在各单位内没有变化")
         design = np.column_stack([x_w, c_w])
         fit = _ols(y_w, design, cluster_of_unit[u_i], absorbed=n_units)
         params = design.shape[1] + n_units
@@ -392,7 +396,7 @@ def panel_impact(
     )
 
 
-def _too_few(result: ImpactResult, reason: str) -> ImpactResult:
+def _too_few(result: ImpactResult, reason: str, reason_zh: str) -> ImpactResult:
     return ImpactResult(
         Verdict.TOO_FEW,
         reason,
@@ -408,6 +412,7 @@ def _too_few(result: ImpactResult, reason: str) -> ImpactResult:
         result.n_periods,
         (),
         result.log_outcome,
+        reason_zh=reason_zh,
     )
 
 
@@ -438,12 +443,22 @@ def regress(
             None,
             None,
             names,
+            reason_zh=f"至少需要 {min_records} 条同时有两项数据的记录；现有 {int(ok.sum())} 条",
         )
     cols = [np.ones(int(ok.sum())), x[ok]]
     cols += [_dummies(np.asarray(v)[ok]) for v in controls.values()]
     design = np.column_stack(cols)
     if float(np.var(x[ok])) <= 1e-12:
-        return RegressionResult(Verdict.TOO_FEW, "the lever does not vary", None, None, None, None, names)
+        return RegressionResult(
+            Verdict.TOO_FEW,
+            "the lever does not vary",
+            None,
+            None,
+            None,
+            None,
+            names,
+            reason_zh="该指标没有变化",
+        )
     fit = _ols(y[ok], design, None if clusters is None else np.asarray(clusters)[ok])
     est = _estimate(fit, 1, int(ok.sum()))
     mean_x, mean_y = float(x[ok].mean()), float(y[ok].mean())
@@ -535,6 +550,7 @@ def before_after(unit: np.ndarray, value: np.ndarray, after: np.ndarray) -> Befo
             None,
             None,
             None,
+            reason_zh=f"至少需要 {MIN_PAIRED_UNITS} 个在前后两段都有数据的单位；现有 {n} 个",
         )
     mb = np.bincount(u[~after], weights=value[~after], minlength=n_u)[both] / cnt_b[both]
     ma = np.bincount(u[after], weights=value[after], minlength=n_u)[both] / cnt_a[both]
@@ -673,42 +689,13 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}" if a < 0.1 else f"{v:.2f}" if a < 10 else f"{v:.1f}"
 
 
-_REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"needs at least (\d+) units, (\d+) unit-months and (\d+) months with the lever and the outcome; "
-            r"has (\d+), (\d+) and (\d+)"
-        ),
-        r"至少需要 \1 个单位、\2 个单位月和 \3 个月同时有两项数据；现有 \4 个、\5 个和 \6 个",
-    ),
-    (
-        re.compile(r"needs at least (\d+) records with both values; has (\d+)"),
-        r"至少需要 \1 条同时有两项数据的记录；现有 \2 条",
-    ),
-    (
-        re.compile(r"needs at least (\d+) units seen in both windows; has (\d+)"),
-        r"至少需要 \1 个在前后两段都有数据的单位；现有 \2 个",
-    ),
-    (re.compile(r"the lever does not vary within units"), "该指标在各单位内没有变化"),
-    (re.compile(r"the lever does not vary"), "该指标没有变化"),
-    (re.compile(r"no observations"), "没有观测数据"),
-)
-
-
-def reason_zh(reason: str) -> str:
-    """The Chinese of a "too few data" reason (the English one where no pattern knows it)."""
-    for pattern, zh in _REASONS_ZH:
-        if pattern.fullmatch(reason):
-            return pattern.sub(zh, reason)
-    return reason
-
-
 def sentence(
     verdict: Verdict,
     estimate: Estimate | None,
     wording: Wording,
     *,
     reason: str = "",
+    reason_zh: str = "",
     p_value: float | None = None,
     percent: bool = False,
 ) -> Sentence:
@@ -717,7 +704,7 @@ def sentence(
     w = wording
     if verdict is Verdict.TOO_FEW or estimate is None:
         return Sentence(
-            f"数据不足，无法估计{w.lever_zh}对{w.outcome_zh}的影响（{reason_zh(reason)}）。",
+            f"数据不足，无法估计{w.lever_zh}对{w.outcome_zh}的影响（{reason_zh or reason}）。",
             f"Too few data to estimate the effect of {w.lever_en} on {w.outcome_en} ({reason}).",
         )
     p = estimate.p_value if p_value is None else p_value

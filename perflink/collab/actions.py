@@ -40,12 +40,12 @@ from perflink.collab.choices import (
 from perflink.collab.evaluation import Evaluation, evaluate
 from perflink.collab.models import Demand, DemandEvent
 from perflink.collab.progress import demand_progress
-from perflink.collab.records import ingest_records
 from perflink.collab.sla import add_working_days, calendar_deadline
 from perflink.collab.specs import DEFAULT_DUE_WORKING_DAYS, check_rule, check_spec, default_rule
 from perflink.core.context import Actor
 from perflink.core.errors import Conflict, PermissionDeniedError, ValidationFailed
 from perflink.engine.periods import Period, PeriodError
+from perflink.ingest.actions import do_push_records
 from perflink.metrics.calc import work_calendar
 from perflink.notify.actions import do_publish_event
 from perflink.org.choices import UnitType
@@ -594,7 +594,7 @@ def do_evaluate_demand(
             after={**_snapshot(demand), "as_of": as_of, "provisional": evaluation.provisional},
         )
         # The points reach the serving unit's scorecard as a record the metrics read (demand_points).
-        ingest_records("demand_evaluation", [evaluation_record(demand, now)], actor=actor)
+        do_push_records("demand_evaluation", [evaluation_record(demand, now)], actor=actor)
     return Evaluated(demand, evaluation, event)
 
 

@@ -8,6 +8,7 @@ answered like a missing survey (404)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -248,18 +249,12 @@ def schedule_survey(request: HttpRequest, payload: ScheduleIn) -> Any:
     return Status(201, survey)
 
 
-def _step(request: HttpRequest, survey_id: int, step: str) -> dict[str, Any]:
+def _step(request: HttpRequest, survey_id: int, action: Callable[..., Any]) -> dict[str, Any]:
+    """Run a manager's step on the survey; open and remind return how many people they notified."""
     survey = get_survey(principal(request), survey_id)
-    actor = current_actor()
-    notified: int | None = None
-    if step == "open":
-        notified = do_open_survey(survey, actor=actor)
-    elif step == "remind":
-        notified = do_remind_survey(survey, actor=actor)
-    else:
-        do_close_survey(survey, actor=actor)
+    done = action(survey, actor=current_actor())
     survey.refresh_from_db()
-    return {"survey": survey, "notified": notified}
+    return {"survey": survey, "notified": done if isinstance(done, int) else None}
 
 
 @router.post(
@@ -269,7 +264,7 @@ def _step(request: HttpRequest, survey_id: int, step: str) -> dict[str, Any]:
 )
 @requires("surveys.manage")
 def open_survey(request: HttpRequest, survey_id: int) -> dict[str, Any]:
-    return _step(request, survey_id, "open")
+    return _step(request, survey_id, do_open_survey)
 
 
 @router.post(
@@ -279,7 +274,7 @@ def open_survey(request: HttpRequest, survey_id: int) -> dict[str, Any]:
 )
 @requires("surveys.manage")
 def remind_survey(request: HttpRequest, survey_id: int) -> dict[str, Any]:
-    return _step(request, survey_id, "remind")
+    return _step(request, survey_id, do_remind_survey)
 
 
 @router.post(
@@ -289,4 +284,4 @@ def remind_survey(request: HttpRequest, survey_id: int) -> dict[str, Any]:
 )
 @requires("surveys.manage")
 def close_survey(request: HttpRequest, survey_id: int) -> dict[str, Any]:
-    return _step(request, survey_id, "close")
+    return _step(request, survey_id, do_close_survey)

@@ -42,10 +42,10 @@ from perflink.collab.models import (
     SurveyResponse,
     SurveyStatus,
 )
-from perflink.collab.records import ingest_records
 from perflink.core.context import Actor
 from perflink.core.errors import Conflict, NotFound, ValidationFailed
 from perflink.engine.periods import Period, PeriodError, add_months
+from perflink.ingest.actions import do_push_records
 from perflink.org.choices import UnitType
 from perflink.org.models import OrgUnit
 
@@ -518,7 +518,8 @@ def _records(survey: Survey) -> list[dict[str, Any]]:
 
 def _ingest(records: list[dict[str, Any]]) -> None:
     # One batch for the whole survey, by the system: nothing ties a record to the person who closed it either.
-    ingest_records("survey_response", records, actor=SURVEY_ACTOR)
+    if records:
+        do_push_records("survey_response", records, actor=SURVEY_ACTOR)
 
 
 def do_answer_survey(survey: Survey, *, user: Any, answers: Iterable[UnitAnswer], actor: Actor) -> int:

@@ -154,12 +154,9 @@ class Sources:
         return self.links
 
     def definition(self, code: str) -> MetricDefinition | None:
-        if code not in self.definitions:
-            found = MetricDefinition.objects.filter(code=code).first()
-            if found is None:
-                return None
-            self.definitions[code] = found
-        return self.definitions[code]
+        if not self.definitions:  # every definition at once: a report reads a dozen, a generation hundreds
+            self.definitions = {m.code: m for m in MetricDefinition.objects.all()}
+        return self.definitions.get(code)
 
 
 # --- demands ----------------------------------------------------------------------------------------------------

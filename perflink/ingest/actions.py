@@ -19,12 +19,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from perflink.audit.actions import record_event
-from perflink.core.context import Actor, current_tenant
+from perflink.core.context import Actor, actor_context, current_tenant
 from perflink.core.errors import Conflict, NotFound, ValidationFailed
 from perflink.ingest.choices import BatchStatus, SystemKind
 from perflink.ingest.cleaning import RULES, clean_frame
 from perflink.ingest.kinds import KINDS, KindSpec
 from perflink.ingest.models import Batch, IncidentUnit, RecordHistory, SourceSystem
+from perflink.ingest.push import records_frame
 from perflink.ingest.refs import load_refs
 from perflink.ingest.store import UpsertCounts, model_for, upsert_frame
 
@@ -246,6 +247,23 @@ def do_ingest(
     report.batch_id = batch.pk
     report.written = True
     return report
+
+
+def do_push_records(kind: str, records: list[dict[str, Any]], *, actor: Actor) -> IngestReport:
+    """Records given as objects (field -> value, as the push API takes them) in one push batch under the kind's
+    default source system, by ``actor``: how Perflink's own modules hand records to the ingest (survey answers,
+    demand evaluations), all-or-nothing like any push. Records sent again with their external id are versioned."""
+    spec = KINDS[kind]
+    frame, ignored = records_frame(spec, records)
+    with actor_context(actor):
+        return do_ingest(
+            spec,
+            [frame],
+            source=source_system_for(kind),
+            channel="push",
+            actor=actor,
+            ignored_columns=ignored,
+        )
 
 
 def _recalculate_after_commit(kind: str, batch_id: int, actor: Actor, ids: list[int] | None = None) -> None:

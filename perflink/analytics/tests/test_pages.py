@@ -165,3 +165,29 @@ def test_given_a_unit_head_when_opening_suggestions_then_a_propose_button_leads_
     assert "data-propose" in body and "/links/new/?functional_metric=claim_payment_days" in body
     auditor = _as(planted, "auditor").get("/analytics/suggestions/", **HX).content.decode()
     assert "data-propose" not in auditor
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"before_from": "2026-13"}, "before_from"),
+        ({"after_to": "March"}, "after_to"),
+        ({"before_from": "2026-05", "before_to": "2026-02"}, "before_from"),
+    ],
+)
+def test_a_bad_month_on_before_after_is_a_400_naming_the_field(scored, query, field):
+    response = _as(scored, "performance_admin").get("/analytics/before-after/", query)
+    assert response.status_code == 400
+    assert 'id="ba-error"' in response.content.decode()
+    with tenant_context(scored.tenant, SYSTEM), pytest.raises(selectors.ValidationFailed) as refused:
+        selectors.kpi_change(
+            "claim_payment_days",
+            (query.get("before_from", "2026-01"), query.get("before_to", "2026-02")),
+            (query.get("after_from", "2026-03"), query.get("after_to", "2026-04")),
+        )
+    assert refused.value.field == field
+
+
+def test_an_unknown_metric_on_the_impact_page_is_a_400(scored):
+    response = _as(scored, "performance_admin").get("/analytics/impact/", {"functional": "nope"})
+    assert response.status_code == 400 and 'id="impact-error"' in response.content.decode()

@@ -191,6 +191,8 @@ def test_a_too_few_sentence_gives_its_reason_in_chinese_too() -> None:
         np.array([1, 1, 2]), np.array([1, 2, 1]), np.array([1.0, 2, 3]), np.array([3.0, 2, 1])
     )
     assert result.verdict is stats.Verdict.TOO_FEW
-    text = stats.sentence(result.verdict, result.estimate, wording, reason=result.reason)
+    text = stats.sentence(
+        result.verdict, result.estimate, wording, reason=result.reason, reason_zh=result.reason_zh
+    )
     assert "needs" not in text.zh and "至少需要" in text.zh
     assert result.reason in text.en

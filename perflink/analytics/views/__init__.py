@@ -74,12 +74,16 @@ def _pct(share: float | None) -> float | None:
     return None if share is None else share * 100
 
 
+def _chinese() -> bool:
+    return (get_language() or "zh").startswith("zh")
+
+
 def _said(sentence: stats.Sentence) -> str:
-    return sentence.zh if (get_language() or "zh").startswith("zh") else sentence.en
+    return sentence.zh if _chinese() else sentence.en
 
 
 def _metric_name(ref: selectors.MetricRef) -> str:
-    return ref.name if (get_language() or "zh").startswith("zh") else ref.name_en
+    return ref.name if _chinese() else ref.name_en
 
 
 def verdict_ctx(verdict: stats.Verdict, sentence: stats.Sentence) -> dict[str, Any]:
@@ -212,7 +216,7 @@ def _latest_kpis(trend: dashboards.Trend) -> list[dict[str, Any]]:
 
 
 def _metric_choices(domains: tuple[str, ...]) -> list[tuple[str, str]]:
-    english = not (get_language() or "zh").startswith("zh")
+    english = not _chinese()
     return [
         (m.code, (m.name_en or m.code) if english else m.name)
         for m in MetricDefinition.objects.filter(is_active=True, domain__in=domains).order_by(
@@ -240,7 +244,10 @@ def impact(request: HttpRequest) -> HttpResponse:
             ctx.update(_impact_ctx(selectors.pair_impact(functional, business)))
         except ValidationFailed as exc:
             ctx["error"] = exc.message
-    return render_page(request, "analytics/impact.html", "analytics/partials/impact_panel.html", ctx)
+    status = 400 if ctx.get("error") else 200
+    return render_page(
+        request, "analytics/impact.html", "analytics/partials/impact_panel.html", ctx, status=status
+    )
 
 
 @page(ACTION)
@@ -393,7 +400,7 @@ def before_after(request: HttpRequest) -> HttpResponse:
                             "code": str(r.verdict),
                             "label": VERDICT_LABELS[r.verdict],
                             "badge": VERDICT_BADGES[r.verdict],
-                            "reason": r.reason,
+                            "reason": (r.reason_zh or r.reason) if _chinese() else r.reason,
                         },
                         "before": num(r.mean_before, 2),
                         "after": num(r.mean_after, 2),
@@ -411,7 +418,11 @@ def before_after(request: HttpRequest) -> HttpResponse:
             ctx["error"] = exc.message
         ctx["rows"] = rows
     return render_page(
-        request, "analytics/before_after.html", "analytics/partials/before_after_panel.html", ctx
+        request,
+        "analytics/before_after.html",
+        "analytics/partials/before_after_panel.html",
+        ctx,
+        status=400 if ctx.get("error") else 200,
     )
 
 
@@ -423,7 +434,7 @@ def suggestions(request: HttpRequest) -> HttpResponse:
     if ctx["has_runs"] and is_partial(request):
         scan = selectors.suggestions(20)
         refs = {
-            m.code: (m.name if (get_language() or "zh").startswith("zh") else (m.name_en or m.code))
+            m.code: (m.name if _chinese() else (m.name_en or m.code))
             for m in MetricDefinition.objects.filter(is_active=True)
         }
         propose = reverse("incentives:link_new")

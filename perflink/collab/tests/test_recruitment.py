@@ -255,28 +255,6 @@ def test_a_performance_admin_evaluates_directly_once_the_data_have_matured(recru
 
 # --- the points reach HR's scorecard and HR's bonus -----------------------------------------------------------
 
-HR_SCORE_PLAN: dict[str, Any] = {
-    "base": {"kind": "fixed", "amount": "10000.00"},
-    "components": [
-        {
-            "key": "own",
-            "label": "部门考核",
-            "weight": "70",
-            "source": "score",
-            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
-            "missing": {"factor": "0"},
-        },
-        {
-            "key": "demands",
-            "label": "协同需求",
-            "weight": "30",
-            "source": "own:demand_points",
-            "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
-            "missing": {"factor": "0"},
-        },
-    ],
-}
-
 
 def _hr_item(run: Any, world: World) -> dict[str, Any]:
     import polars as pl
@@ -308,6 +286,7 @@ def test_the_points_flow_into_hr_scorecard_and_bonus_provisional_then_final(
 ) -> None:
     from perflink.incentives.actions import do_save_plan
     from perflink.incentives.bonus import do_run_bonus, statement
+    from perflink.incentives.library import HR_PLAN
     from perflink.ingest.models import DemandEvaluationRecord
     from perflink.metrics.actions import do_calculate, do_install_library, do_publish_run
     from perflink.metrics.selectors import latest_run
@@ -320,7 +299,7 @@ def test_the_points_flow_into_hr_scorecard_and_bonus_provisional_then_final(
         plan = do_save_plan(
             code="hr-demands",
             name="人力部门激励",
-            definition=HR_SCORE_PLAN,
+            definition=HR_PLAN,  # 20% on own:demand_points
             valid_from=dt.date(2026, 1, 1),
             category="hr",
             actor=SYSTEM,
