@@ -40,6 +40,7 @@ met (an unpaid commission is not paid on time): filter out nulls first where the
 
 from perflink.engine.metrics.compute import PREPARED_COLUMNS as PREPARED_COLUMNS
 from perflink.engine.metrics.compute import aggregate, prepare, prepare_plan, reference_paths, window_bounds
+from perflink.engine.metrics.maturity import is_mature, matures_on
 from perflink.engine.metrics.parse import parse_metric
 from perflink.engine.metrics.spec import (
     AGGREGATES,
@@ -78,6 +79,8 @@ __all__ = [
     "Subject",
     "Window",
     "aggregate",
+    "is_mature",
+    "matures_on",
     "parse_metric",
     "prepare",
     "prepare_plan",
