@@ -12,6 +12,9 @@ Base metric keys::
                 {"type": "rolling", "months": 3}        the period and the N-1 months before it
                 {"type": "lag", "months": 13}           the period shifted N months back (e.g. 13-month persistency)
                 {"type": "cohort", "days": 90}          anchors dated in the period, outcomes over their first N days
+                {"type": "cohort", "days": 90, "lag_months": 3}   anchors dated 3 months back (a matured cohort;
+                                                        every cohort metric also runs so as ``<code>@cohort``,
+                                                        see :mod:`perflink.engine.metrics.companions`)
                 {"type": "open_at_end", "end_field": f} dated before the period end, and f empty or after the end
                 {"type": "active", "end_field": f}      date_field before the end, and f empty or on/after the start
     filters     [condition, ...]                        all must hold

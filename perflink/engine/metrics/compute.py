@@ -36,6 +36,10 @@ def window_bounds(spec: MetricSpec, period: Period) -> tuple[dt.date, dt.date]:
         return add_months(period.start, -(window.months - 1)), period.end
     if window.type == "lag":
         return add_months(period.start, -window.months), add_months(period.end, -window.months)
+    if window.type == "cohort" and window.lag_months:
+        # A lagged cohort: the anchors dated in the period ``lag_months`` back (outcomes still run from each
+        # anchor over its own window, and stay provisional until anchor + days has passed).
+        return add_months(period.start, -window.lag_months), add_months(period.end, -window.lag_months)
     if window.type in ("open_at_end", "active"):
         return dt.date(1900, 1, 1), period.end
     return period.start, period.end

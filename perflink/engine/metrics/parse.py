@@ -145,8 +145,12 @@ class _Parser:
         return value
 
     def window(self, kind: str, data: Any) -> Window:
-        data = self.keys(data if data is not None else {}, {"type", "months", "days", "end_field"}, "window")
+        data = self.keys(
+            data if data is not None else {}, {"type", "months", "days", "end_field", "lag_months"}, "window"
+        )
         type_ = data.get("type", "period")
+        if "lag_months" in data and type_ != "cohort":
+            raise self.fail("window.lag_months", "only a cohort window takes lag_months")
         if type_ == "period":
             return Window()
         if type_ in ("rolling", "lag"):
@@ -158,7 +162,10 @@ class _Parser:
             days = data.get("days")
             if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 730:
                 raise self.fail("window.days", "must be a whole number of days from 1 to 730")
-            return Window("cohort", days=days)
+            lag = data.get("lag_months", 0)
+            if not isinstance(lag, int) or isinstance(lag, bool) or not 0 <= lag <= 36:
+                raise self.fail("window.lag_months", "must be a whole number of months from 0 to 36")
+            return Window("cohort", days=days, lag_months=lag)
         if type_ in ("open_at_end", "active"):
             end_field = data.get("end_field")
             self.temporal(kind, end_field, "window.end_field")

@@ -64,6 +64,9 @@ class Window:
     months: int = 0
     days: int = 0
     end_field: str | None = None
+    # Cohort only: the anchors are those dated ``lag_months`` before the period (agents who arrived three months
+    # earlier), so the cohort read in a period is one whose window has (mostly) closed.
+    lag_months: int = 0
 
 
 @dataclass(frozen=True, slots=True)
