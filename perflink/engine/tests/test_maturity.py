@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perflink.engine.metrics import FieldInfo, parse_metric, prepare
-from perflink.engine.metrics.maturity import is_mature, matures_on
+from perflink.engine.metrics.maturity import is_mature, matures_on, matures_on_all
 from perflink.engine.periods import Period
 
 D = dt.date
@@ -126,3 +126,18 @@ def test_property_is_mature_agrees_with_the_engines_provisional_rows(year, month
     period = Period.parse(f"{year}-{month:02d}")
     as_of = matures_on(cohort(days), period) + dt.timedelta(days=offset)
     assert is_mature(cohort(days), period, as_of) is not _provisional(days, period, as_of)
+
+
+def test_given_a_derived_metric_over_a_cohort_then_it_matures_with_the_cohort():
+    specs = {
+        "retention_90d": cohort(90),
+        "policies": monthly_policies(),
+        "retained_per_policy": parse_metric(
+            "retained_per_policy", {"formula": "div(retention_90d, policies, 0)"}, {}
+        ),
+        "policies_x2": parse_metric("policies_x2", {"formula": "policies * 2"}, {}),
+        "nested": parse_metric("nested", {"formula": "retained_per_policy + policies_x2"}, {}),
+    }
+    dates = matures_on_all(specs, Period.parse("2026-10"))
+    assert dates["policies"] == dates["policies_x2"] == D(2026, 11, 1)
+    assert dates["retention_90d"] == dates["retained_per_policy"] == dates["nested"] == D(2027, 1, 29)
