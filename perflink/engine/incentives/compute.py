@@ -20,6 +20,7 @@ from perflink.engine.incentives.plan import (
     Condition,
     FixedBase,
     Linear,
+    MissingRule,
     Multiplier,
     Op,
     Outcome,
@@ -73,12 +74,19 @@ def compute(
 
     ``frame``: one row per person, ``person_id`` (integer, unique), ``base`` for a per-person base (Decimal to
     the fen, or whole yuan), and one column per input the plan reads (:meth:`Plan.inputs`; Float64, integer
-    or Decimal with at most 6 places; null = missing). Rows come back sorted by ``person_id``.
+    or Decimal with at most 6 places; null = missing). Optional, per input name ``N``: ``N.provisional``
+    (Boolean: the value is not yet mature, 暂估), ``N.why`` (String: why the value is missing, e.g. "等待
+    理赔部负责人 确认") and ``N.cohort`` (String: the cohort read, e.g. "2026-07 到岗"); absent or null means no
+    information. Other columns are ignored. Rows come back sorted by ``person_id``.
 
-    ``amounts`` columns: ``person_id, base``; per component ``<key>.factor, <key>.amount``; per multiplier
-    ``<key>.branch`` ("then" / "else" / "missing"), ``<key>.band`` (0-based index in the branch's bands, null for
-    a fixed factor) and ``<key>.factor``; then ``subtotal, multiplier, after_multipliers, floored, capped,
-    after_limits, pool_scale, amount``. Money is Decimal(18, 2), factors Decimal(18, 6).
+    ``amounts`` columns: ``person_id, base``; per component ``<key>.factor`` (null when left out),
+    ``<key>.amount``, ``<key>.weight`` (the effective weight after leaving out missing inputs),
+    ``<key>.missing`` (the rule applied when the input was missing: "leave_out" / "hold" / "zero" / "factor",
+    else null) and ``<key>.provisional``; per multiplier ``<key>.branch`` ("then" / "else" / "missing"),
+    ``<key>.band`` (0-based index in the branch's bands, null for a fixed factor), ``<key>.factor``,
+    ``<key>.missing`` and ``<key>.provisional``; then ``subtotal, multiplier, after_multipliers, floored,
+    capped, after_limits, pool_scale, amount, provisional`` (any input read was provisional). Money is
+    Decimal(18, 2), factors and weights Decimal(18, 6).
     """
     wide = _evaluate(plan, _read(plan, frame))
     limited_total = int(wide["_limited"].sum())
@@ -133,6 +141,7 @@ def _read(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("person_id").cast(pl.Int64),
         base.alias("_base"),
         *(_micro_col(schema, name).alias(f"in:{name}") for name in plan.inputs()),
+        *(expr for name in plan.inputs() for expr in _marks(schema, name)),
     ).sort("person_id")
     if not isinstance(plan.base, FixedBase):
         _check_base(read)
@@ -142,6 +151,26 @@ def _read(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
         if out_of_range.len():
             raise ValueError(f"column {name!r} is beyond ±{MAX_INPUT:,} for person_id {_some(out_of_range)}")
     return read
+
+
+def _marks(schema: pl.Schema, name: str) -> list[pl.Expr]:
+    """The optional columns about input ``name``: provisional (暂估), why it is missing, the cohort read."""
+    exprs: list[pl.Expr] = []
+    for suffix, dtype, prefix in (
+        ("provisional", pl.Boolean, "pv"),
+        ("why", pl.String, "why"),
+        ("cohort", pl.String, "co"),
+    ):
+        column = f"{name}.{suffix}"
+        if column not in schema:
+            exprs.append(pl.lit(None, dtype=dtype).alias(f"{prefix}:{name}"))
+            continue
+        if schema[column] not in (dtype, pl.Null):
+            raise ValueError(f"column {column!r} must be {dtype}, not {schema[column]}")
+        exprs.append(pl.col(column).cast(dtype).alias(f"{prefix}:{name}"))
+    # Provisional is a flag: no information means not provisional.
+    exprs[0] = exprs[0].fill_null(False)
+    return exprs
 
 
 def _check_base(read: pl.DataFrame) -> None:
@@ -170,18 +199,49 @@ def _some(ids: pl.Series) -> str:
 
 def _evaluate(plan: Plan, read: pl.DataFrame) -> pl.DataFrame:
     lazy = read.lazy()
-    # Step 2: each component's factor (millionths) and amount (fen, rounded half up once).
+    # Step 2a: each component's factor (millionths); a missing input follows the component's rule: a fixed
+    # factor (hold 1, zero 0, or the plan's), or left out (no factor: the component drops out).
     for c in plan.components:
-        value = pl.col(f"in:{c.source}")
+        value = pl.col(f"in:{c.input}")
         raw, band = _factor(c, value)
-        factor = pl.when(value.is_null()).then(_int(_micro(c.missing_factor))).otherwise(_clamp(c, raw))
-        lazy = lazy.with_columns(
-            raw.alias(f"_r:{c.key}"), band.alias(f"_b:{c.key}"), factor.alias(f"_f:{c.key}")
+        missing_factor = (
+            pl.lit(None, dtype=pl.Int128) if c.missing_factor is None else _int(_micro(c.missing_factor))
         )
-        amount = _div_half_up(
-            pl.col("_base") * _micro(c.weight) * pl.col(f"_f:{c.key}"), 100 * MICRO * MICRO
-        ).alias(f"_a:{c.key}")
-        lazy = lazy.with_columns(amount)
+        factor = pl.when(value.is_null()).then(missing_factor).otherwise(_clamp(c, raw))
+        kept = value.is_not_null() if c.missing is MissingRule.LEAVE_OUT else pl.lit(True)
+        lazy = lazy.with_columns(
+            raw.alias(f"_r:{c.key}"),
+            band.alias(f"_b:{c.key}"),
+            factor.alias(f"_f:{c.key}"),
+            kept.alias(f"_k:{c.key}"),
+            pl.when(value.is_null()).then(pl.lit(c.missing.value)).alias(f"_mr:{c.key}"),
+            pl.col(f"pv:{c.input}").alias(f"_pv:{c.key}"),
+        )
+    # Step 2b: effective weights. The components kept share 100%: weight × 100 ÷ Σ kept weights, rounded half
+    # up to 6 places (a weight, not money). Nothing left out: Σ is 100 and every weight stays exactly as is.
+    kept_total = pl.sum_horizontal(
+        *(
+            pl.when(pl.col(f"_k:{c.key}")).then(_int(_micro(c.weight))).otherwise(_int(0))
+            for c in plan.components
+        )
+    )
+    lazy = lazy.with_columns(kept_total.alias("_kept_weight")).with_columns(
+        pl.when(pl.col(f"_k:{c.key}") & (pl.col("_kept_weight") > 0))
+        .then(_div_half_up(_int(_micro(c.weight) * 100 * MICRO), pl.col("_kept_weight")))
+        .otherwise(_int(0))
+        .alias(f"_w:{c.key}")
+        for c in plan.components
+    )
+    # Step 2c: each amount = base × effective weight% × factor, rounded half up to the fen once; 0 when left out.
+    lazy = lazy.with_columns(
+        pl.when(pl.col(f"_k:{c.key}"))
+        .then(
+            _div_half_up(pl.col("_base") * pl.col(f"_w:{c.key}") * pl.col(f"_f:{c.key}"), 100 * MICRO * MICRO)
+        )
+        .otherwise(_int(0))
+        .alias(f"_a:{c.key}")
+        for c in plan.components
+    )
     # The subtotal is the exact sum of the rounded component amounts, as the statement shows them.
     lazy = lazy.with_columns(
         pl.sum_horizontal(*(pl.col(f"_a:{c.key}") for c in plan.components)).alias("_subtotal")
@@ -192,13 +252,15 @@ def _evaluate(plan: Plan, read: pl.DataFrame) -> pl.DataFrame:
     product: pl.Expr = _int(1)
     places = 0
     for m in plan.multipliers:
-        lazy = lazy.with_columns(*_multiplier(m))
+        lazy = lazy.with_columns(*_multiplier(m)).with_columns(_multiplier_marks(m))
         product = product * (pl.col(f"_m:{m.key}") // 10 ** (6 - m.places()))
         places += m.places()
     combined = product * 10 ** (6 - places) if places <= 6 else _div_half_up(product, 10 ** (places - 6))
-    lazy = lazy.with_columns(combined.alias("_combined")).with_columns(
-        _div_half_up(pl.col("_subtotal") * pl.col("_combined"), MICRO).alias("_after")
-    )
+    provisional = [pl.col(f"_pv:{c.key}") for c in plan.components]
+    provisional += [pl.col(f"_mp:{m.key}") for m in plan.multipliers]
+    lazy = lazy.with_columns(
+        combined.alias("_combined"), pl.any_horizontal(*provisional).alias("_provisional")
+    ).with_columns(_div_half_up(pl.col("_subtotal") * pl.col("_combined"), MICRO).alias("_after"))
 
     # Step 4: floor and cap (exact: both are whole fen).
     after = pl.col("_after")
@@ -310,6 +372,22 @@ def _multiplier(m: Multiplier) -> list[pl.Expr]:
     ]
 
 
+def _multiplier_marks(m: Multiplier) -> list[pl.Expr]:
+    """The rule applied when the multiplier took its missing branch, and whether an input it read on the path
+    taken (its condition's, then the chosen branch's band input) was provisional."""
+    condition = pl.col(f"_mc:{m.key}") if m.when is not None else pl.lit("then")
+    read: list[pl.Expr] = []
+    if m.when is not None:
+        read.append(pl.col(f"pv:{m.when.input}"))
+    for outcome, side in ((m.then, "then"), (m.otherwise, "else")):
+        if isinstance(outcome, BandTable):
+            read.append((condition == side) & pl.col(f"pv:{outcome.input}"))
+    return [
+        pl.when(pl.col(f"_mb:{m.key}") == "missing").then(pl.lit(m.missing.value)).alias(f"_mm:{m.key}"),
+        pl.any_horizontal(*read).alias(f"_mp:{m.key}") if read else pl.lit(False).alias(f"_mp:{m.key}"),
+    ]
+
+
 def _check_range(plan: Plan, wide: pl.DataFrame) -> None:
     """Refuse results that do not fit the money type (and so could have overflowed on the way)."""
     checks = [
@@ -397,12 +475,17 @@ def _amounts(plan: Plan, wide: pl.DataFrame) -> pl.DataFrame:
         columns += [
             factor(f"_f:{c.key}").alias(f"{c.key}.factor"),
             money(f"_a:{c.key}").alias(f"{c.key}.amount"),
+            factor(f"_w:{c.key}").alias(f"{c.key}.weight"),
+            pl.col(f"_mr:{c.key}").cast(pl.String).alias(f"{c.key}.missing"),
+            pl.col(f"_pv:{c.key}").alias(f"{c.key}.provisional"),
         ]
     for m in plan.multipliers:
         columns += [
             pl.col(f"_mb:{m.key}").alias(f"{m.key}.branch"),
             pl.col(f"_mi:{m.key}").alias(f"{m.key}.band"),
             factor(f"_m:{m.key}").alias(f"{m.key}.factor"),
+            pl.col(f"_mm:{m.key}").cast(pl.String).alias(f"{m.key}.missing"),
+            pl.col(f"_mp:{m.key}").alias(f"{m.key}.provisional"),
         ]
     columns += [
         money("_subtotal").alias("subtotal"),
@@ -413,5 +496,6 @@ def _amounts(plan: Plan, wide: pl.DataFrame) -> pl.DataFrame:
         money("_limited").alias("after_limits"),
         factor("_scale").alias("pool_scale"),
         money("_final").alias("amount"),
+        pl.col("_provisional").alias("provisional"),
     ]
     return wide.select(columns)

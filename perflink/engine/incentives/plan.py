@@ -24,6 +24,8 @@ __all__ = [
     "Fixed",
     "FixedBase",
     "Linear",
+    "Maturity",
+    "MissingRule",
     "Multiplier",
     "Op",
     "Outcome",
@@ -46,6 +48,7 @@ MAX_COMBINED_PLACES: Final = 24  # decimal places of that product, kept exact be
 _CODE: Final = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 _METRIC: Final = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 INPUT_KINDS: Final = ("score", "linked:<metric>", "own:<metric>")
+COHORT_SUFFIX: Final = "@cohort"  # the frame column of a cohort component: ``<source>@cohort``
 
 
 class PlanError(ValueError):
@@ -65,6 +68,22 @@ class Op(enum.StrEnum):
     @property
     def negated_symbol(self) -> str:
         return {"lt": "≥", "le": ">", "gt": "≤", "ge": "<"}[self.value]
+
+
+class MissingRule(enum.StrEnum):
+    """What a component (or multiplier) does when its input is missing (DOMAIN.md §3a "Missing is not zero")."""
+
+    LEAVE_OUT = "leave_out"  # drop out; the present components' weights scale up to 100 (multiplier: ×1)
+    HOLD = "hold"  # factor 1 (100%)
+    ZERO = "zero"  # factor 0
+    FACTOR = "factor"  # the plan's own fixed factor
+
+
+class Maturity(enum.StrEnum):
+    """How a component reads a value that looks forward over a window (DOMAIN.md §3a "Maturity")."""
+
+    PROVISIONAL = "provisional"  # the period's own value, marked 暂估 while immature, trued up later
+    COHORT = "cohort"  # the cohort whose window closed in the period (column ``<source>@cohort``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +141,24 @@ FactorRule = Ratio | Linear | Bands
 
 @dataclass(frozen=True, slots=True)
 class Component:
-    """``weight`` percent of the base, times a factor read from ``source``; ``missing_factor`` without data."""
+    """``weight`` percent of the base, times a factor read from ``source``. Without data, ``missing`` says what
+    happens: left out (``missing_factor`` None, the other weights scale up), or ``missing_factor`` applies
+    (hold: 1, zero: 0, factor: the plan's). ``maturity`` cohort reads the column ``<source>@cohort``."""
 
     key: str
     label: str
     weight: Decimal
     source: str
     factor: FactorRule
-    missing_factor: Decimal
+    missing_factor: Decimal | None
     unit: str = ""
+    missing: MissingRule = MissingRule.FACTOR
+    maturity: Maturity = Maturity.PROVISIONAL
+
+    @property
+    def input(self) -> str:
+        """The frame column this component reads: ``source``, or ``source@cohort`` for a cohort component."""
+        return self.source + COHORT_SUFFIX if self.maturity is Maturity.COHORT else self.source
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +191,8 @@ Outcome = Fixed | BandTable
 @dataclass(frozen=True, slots=True)
 class Multiplier:
     """``when`` holds → ``then``; it fails → ``otherwise`` (the plan's ``else``); an input the path reads is
-    missing → ``missing_factor``. Without ``when`` the ``then`` outcome always applies."""
+    missing → ``missing_factor`` (1 when ``missing`` is leave_out: the multiplier does not apply). Without
+    ``when`` the ``then`` outcome always applies."""
 
     key: str
     label: str
@@ -171,6 +200,7 @@ class Multiplier:
     then: Outcome
     otherwise: Outcome | None
     missing_factor: Decimal
+    missing: MissingRule = MissingRule.FACTOR
 
     def places(self) -> int:
         """Decimal places this multiplier's factors need (at least 0)."""
@@ -192,7 +222,7 @@ class Plan:
 
     def inputs(self) -> tuple[str, ...]:
         """The frame columns the plan reads (besides ``person_id`` and a per-person ``base``), in plan order."""
-        names: list[str] = [c.source for c in self.components]
+        names: list[str] = [c.input for c in self.components]
         for m in self.multipliers:
             if m.when is not None:
                 names.append(m.when.input)
@@ -282,15 +312,36 @@ def _input(raw: object, path: str) -> str:
     return raw
 
 
-def _missing(data: Mapping[str, Any], path: str) -> Decimal:
+_RULE_FACTORS: Final = {MissingRule.HOLD: Decimal(1), MissingRule.ZERO: Decimal(0)}
+
+
+def _missing(
+    data: Mapping[str, Any], path: str, allowed: Sequence[MissingRule]
+) -> tuple[MissingRule, Decimal | None]:
+    """The rule for a missing input and its factor (None when left out): absent means leave_out;
+    ``{"rule": ...}`` names a rule; ``{"factor": x}`` is a fixed factor (the older spelling, still valid)."""
     raw = data.get("missing")
     if raw is None:
-        raise PlanError(
-            f'{path}.missing is required: say which factor applies when an input is missing, e.g. {{"factor": "1"}}'
-        )
-    missing = _object(raw, f"{path}.missing")
-    _keys(missing, f"{path}.missing", {"factor"}, ["factor"])
-    return _number(missing["factor"], f"{path}.missing.factor")
+        return MissingRule.LEAVE_OUT, None
+    where = f"{path}.missing"
+    missing = _object(raw, where)
+    _keys(missing, where, {"rule", "factor"})
+    names = ", ".join(rule.value for rule in allowed if rule is not MissingRule.FACTOR)
+    if "rule" in missing:
+        if "factor" in missing:
+            raise PlanError(f"{where}: give either a rule or a factor, not both")
+        try:
+            rule = MissingRule(missing["rule"])
+        except ValueError:
+            rule = None
+        if rule is None or rule is MissingRule.FACTOR or rule not in allowed:
+            raise PlanError(
+                f"{where}.rule must be one of {names} (or give a factor), not {missing['rule']!r}"
+            )
+        return rule, _RULE_FACTORS.get(rule)
+    if missing.get("factor") is None:
+        raise PlanError(f'{where} needs a rule ({names}) or a factor, e.g. {{"factor": "1"}}')
+    return MissingRule.FACTOR, _number(missing["factor"], f"{where}.factor")
 
 
 def _bands(raw: object, path: str) -> tuple[Band, ...]:
@@ -383,19 +434,34 @@ def _key(data: Mapping[str, Any], path: str) -> str:
 
 def _component(raw: object, path: str) -> Component:
     data = _object(raw, path)
-    allowed = {"key", "label", "weight", "source", "factor", "missing", "unit"}
+    allowed = {"key", "label", "weight", "source", "factor", "missing", "maturity", "unit"}
     _keys(data, path, allowed, ["key", "label", "weight", "source", "factor"])
     weight = _number(data["weight"], f"{path}.weight")
     if not 0 < weight <= 100:
         raise PlanError(f"{path}.weight must be a percentage above 0 and at most 100, not {weight}")
+    source = _input(data["source"], f"{path}.source")
+    factor = _factor_rule(data["factor"], f"{path}.factor")
+    rule, missing_factor = _missing(data, path, list(MissingRule))
+    try:
+        maturity = Maturity(data.get("maturity") or Maturity.PROVISIONAL)
+    except ValueError:
+        raise PlanError(
+            f"{path}.maturity must be 'provisional' or 'cohort', not {data['maturity']!r}"
+        ) from None
+    if maturity is Maturity.COHORT and source == "score":
+        raise PlanError(
+            f"{path}.maturity cannot be 'cohort' for the score: only a linked or own metric has cohorts"
+        )
     return Component(
         key=_key(data, path),
         label=_text(data, "label", path),
         weight=weight,
-        source=_input(data["source"], f"{path}.source"),
-        factor=_factor_rule(data["factor"], f"{path}.factor"),
-        missing_factor=_missing(data, path),
+        source=source,
+        factor=factor,
+        missing_factor=missing_factor,
         unit=_text(data, "unit", path, required=False),
+        missing=rule,
+        maturity=maturity,
     )
 
 
@@ -446,13 +512,16 @@ def _multiplier(raw: object, path: str) -> Multiplier:
     otherwise = None if data.get("else") is None else _outcome(data["else"], f"{path}.else")
     if when is None and isinstance(then, Fixed):
         raise PlanError(f"{path} reads no input: give it a when, or bands over an input in then")
+    rule, missing_factor = _missing(data, path, [MissingRule.LEAVE_OUT, MissingRule.FACTOR])
     multiplier = Multiplier(
         key=_key(data, path),
         label=_text(data, "label", path),
         when=when,
         then=then,
         otherwise=otherwise,
-        missing_factor=_missing(data, path),
+        # Left out, a multiplier does not apply: ×1.
+        missing_factor=Decimal(1) if missing_factor is None else missing_factor,
+        missing=rule,
     )
     if multiplier.missing_factor < 0:
         raise PlanError(f"{path}.missing.factor must not be negative: a multiplier scales the bonus")

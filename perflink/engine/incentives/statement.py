@@ -22,6 +22,8 @@ from perflink.engine.incentives.plan import (
     Fixed,
     FixedBase,
     Linear,
+    Maturity,
+    MissingRule,
     Multiplier,
     Plan,
     Ratio,
@@ -64,6 +66,55 @@ class Wording:
     pool: str = "奖金池"
     total: str = "合计"
     largest_remainder: str = "最大余数法"
+    # Missing inputs by the plan's rule, provisional (暂估) values and cohorts (DOMAIN.md §3a).
+    missing_input: str = "输入缺失"
+    rule_leave_out: str = "按方案规则不计入，其余权重按比例放大"
+    rule_leave_out_none: str = "按方案规则不计入；没有任何可用的输入"
+    none_pays: str = "各项均按 0 计"
+    rule_hold: str = "按方案规则按 100% 计"
+    rule_zero: str = "按方案规则按 0 计"
+    rule_not_applied: str = "按方案规则不适用"
+    provisional: str = "暂估：数据满期后以调整多退少补"
+    cohort: str = "满期队列"
+    colon: str = "："
+    comma: str = "，"
+    list_separator: str = "、"
+    open_paren: str = "（"
+    close_paren: str = "）"
+
+    @classmethod
+    def english(cls) -> Wording:
+        """The same words in English (for an English statement; Chinese stays the default)."""
+        return cls(
+            base="Bonus base",
+            fixed_base="fixed base",
+            per_person_base="own base",
+            subtotal="Subtotal",
+            multipliers="Multipliers",
+            amount="Amount payable",
+            missing="no data",
+            met="met",
+            not_met="not met",
+            floor="floor",
+            cap="cap",
+            pool="Pool",
+            total="total",
+            largest_remainder="largest remainder",
+            missing_input="input missing",
+            rule_leave_out="left out by the plan's rule, the other weights scaled up",
+            rule_leave_out_none="left out by the plan's rule; no input was available",
+            none_pays="every component pays 0",
+            rule_hold="counted as 100% by the plan's rule",
+            rule_zero="counted as 0 by the plan's rule",
+            rule_not_applied="not applied by the plan's rule",
+            provisional="provisional: trued up by an adjustment once the data matures",
+            cohort="matured cohort",
+            colon=": ",
+            comma=", ",
+            list_separator=", ",
+            open_paren=" (",
+            close_paren=")",
+        )
 
 
 def plain(value: Decimal) -> str:
@@ -180,7 +231,7 @@ def statement_lines(
     )
     slot = 1
     for c in plan.components:
-        add(_component_line(slot, c, words))
+        add(_component_line(slot, c, plan, words))
         slot += 1
     add(
         _line(
@@ -267,8 +318,13 @@ def statement_lines(
     )
 
 
-def _component_line(slot: int, c: Component, words: Wording) -> list[pl.Expr]:
-    value, raw, factor = pl.col(f"in:{c.source}"), pl.col(f"_r:{c.key}"), pl.col(f"_f:{c.key}")
+def _weight(micro: pl.Expr) -> pl.Expr:
+    """A weight in millionths of a percentage point, as a percentage: ``71.428571%``."""
+    return _cat(_number(micro), "%")
+
+
+def _component_line(slot: int, c: Component, plan: Plan, words: Wording) -> list[pl.Expr]:
+    value, raw, factor = pl.col(f"in:{c.input}"), pl.col(f"_r:{c.key}"), pl.col(f"_f:{c.key}")
     u = _unit(c.unit)
     rule = c.factor
     if isinstance(rule, Bands):
@@ -288,34 +344,85 @@ def _component_line(slot: int, c: Component, words: Wording) -> list[pl.Expr]:
                 pl.when(factor > raw).then(pl.lit(f" → {words.floor} {plain(rule.floor)}")).otherwise(clamp)
             )
         how = _cat(how, clamp)
-    missing = f"{c.source} {words.missing} → {plain(c.missing_factor)}"
+    # The money, with the effective weight (the plan's own unless a left-out component scaled it up).
     money = _cat(
         _money(pl.col("_base")),
-        f" × {plain(c.weight)}% × ",
+        " × ",
+        _weight(pl.col(f"_w:{c.key}")),
+        " × ",
         _number(factor),
         " = ",
         _money(pl.col(f"_a:{c.key}")),
     )
+    why = pl.col(f"why:{c.input}")
     detail = _cat(
         pl.when(value.is_null())
-        .then(pl.lit(missing))
+        .then(_missing_text(c, plan, words, why))
         .otherwise(_cat(f"{c.source} = ", _number(value), u, ": ", how)),
-        "; ",
-        money,
+        pl.when(value.is_null() & pl.lit(c.missing is MissingRule.LEAVE_OUT))
+        .then(pl.lit(""))
+        .otherwise(_cat("; ", money)),
     )
+    if c.maturity is Maturity.COHORT:
+        cohort = pl.col(f"co:{c.input}")
+        label = pl.when(cohort.is_not_null()).then(_cat(words.colon, cohort)).otherwise(pl.lit(""))
+        detail = _cat(detail, words.open_paren, words.cohort, label, words.close_paren)
+    provisional = f"{words.open_paren}{words.provisional}{words.close_paren}"
+    detail = _cat(detail, pl.when(pl.col(f"_pv:{c.key}")).then(pl.lit(provisional)).otherwise(pl.lit("")))
     return _line(
         slot,
         "component",
         detail,
         key=c.key,
         label=c.label,
-        input_name=c.source,
+        input_name=c.input,
         value=value,
         branch=pl.when(value.is_null()).then(pl.lit("missing")),
         band=pl.col(f"_b:{c.key}"),
         factor=factor,
         amount=pl.col(f"_a:{c.key}"),
     )
+
+
+def _missing_text(c: Component, plan: Plan, words: Wording, why: pl.Expr) -> pl.Expr:
+    """What the statement says when the component's input is missing: the rule applied, and why (who must
+    act) when the frame says so."""
+    if c.missing is MissingRule.FACTOR:
+        # The plan's fixed factor: the wording stored plans have always had, with the reason when known.
+        assert c.missing_factor is not None
+        reason = pl.when(why.is_not_null()).then(_cat(words.open_paren, why, words.close_paren))
+        return _cat(
+            f"{c.source} {words.missing}", reason.otherwise(pl.lit("")), f" → {plain(c.missing_factor)}"
+        )
+    head = _cat(
+        f"{c.label}{words.colon}{words.missing_input}{words.open_paren}",
+        why.fill_null(c.source),
+        f"{words.close_paren}{words.comma}",
+    )
+    if c.missing is MissingRule.HOLD:
+        return _cat(head, words.rule_hold)
+    if c.missing is MissingRule.ZERO:
+        return _cat(head, words.rule_zero)
+    others = [
+        pl.when(pl.col(f"_k:{o.key}")).then(
+            _cat(f"{o.label} {plain(o.weight)}% → ", _weight(pl.col(f"_w:{o.key}")))
+        )
+        for o in plan.components
+        if o.key != c.key
+    ]
+    scaled = (
+        _cat(
+            words.rule_leave_out,
+            words.open_paren,
+            pl.concat_str(others, separator=words.list_separator, ignore_nulls=True),
+            words.close_paren,
+        )
+        if others
+        else pl.lit(words.rule_leave_out)
+    )
+    inputs = words.list_separator.join(dict.fromkeys(o.source for o in plan.components))
+    nothing = f"{words.rule_leave_out_none}{words.open_paren}{inputs}{words.close_paren}{words.comma}{words.none_pays}"
+    return _cat(head, pl.when(pl.col("_kept_weight") == 0).then(pl.lit(nothing)).otherwise(scaled))
 
 
 def _condition_line(slot: int, m: Multiplier, words: Wording) -> list[pl.Expr]:
@@ -360,9 +467,14 @@ def _outcome_parts(
 
 def _multiplier_line(slot: int, m: Multiplier, words: Wording) -> list[pl.Expr]:
     branch, band, factor = pl.col(f"_mb:{m.key}"), pl.col(f"_mi:{m.key}"), pl.col(f"_m:{m.key}")
-    # Missing: name the input that was missing (the condition's first, else the chosen branch's).
-    missing_input = _missing_input(m)
-    detail = _cat(missing_input, f" {words.missing} → {percent(m.missing_factor)}")
+    # Missing: name the input that was missing (the condition's first, else the chosen branch's), why when the
+    # frame says so, and the rule (left out: the multiplier does not apply, ×1).
+    missing_input, why = _missing_input(m)
+    reason = (
+        pl.when(why.is_not_null()).then(_cat(words.open_paren, why, words.close_paren)).otherwise(pl.lit(""))
+    )
+    rule = f"{words.comma}{words.rule_not_applied}" if m.missing is MissingRule.LEAVE_OUT else ""
+    detail = _cat(missing_input, f" {words.missing}", reason, f"{rule} → {percent(m.missing_factor)}")
     name, value = missing_input, pl.lit(None, dtype=pl.Int128)
     sides = [("then", m.then, words.met)]
     if m.otherwise is not None:
@@ -381,6 +493,8 @@ def _multiplier_line(slot: int, m: Multiplier, words: Wording) -> list[pl.Expr]:
             .then(side_value if side_value is not None else pl.lit(None, pl.Int128))
             .otherwise(value)
         )
+    provisional = f"{words.open_paren}{words.provisional}{words.close_paren}"
+    detail = _cat(detail, pl.when(pl.col(f"_mp:{m.key}")).then(pl.lit(provisional)).otherwise(pl.lit("")))
     return _line(
         slot,
         "multiplier",
@@ -395,7 +509,8 @@ def _multiplier_line(slot: int, m: Multiplier, words: Wording) -> list[pl.Expr]:
     )
 
 
-def _missing_input(m: Multiplier) -> pl.Expr:
+def _missing_input(m: Multiplier) -> tuple[pl.Expr, pl.Expr]:
+    """(name, why) of the input that sent the multiplier to its missing branch."""
     names: list[tuple[pl.Expr, str]] = []
     if m.when is not None:
         names.append((pl.col(f"in:{m.when.input}").is_null(), m.when.input))
@@ -405,4 +520,8 @@ def _missing_input(m: Multiplier) -> pl.Expr:
                 names.append((condition == side, outcome.input))
     elif isinstance(m.then, BandTable):
         names.append((pl.lit(True), m.then.input))
-    return pl.coalesce(*(pl.when(cond).then(pl.lit(name)) for cond, name in names))
+    name = pl.coalesce(*(pl.when(cond).then(pl.lit(name)) for cond, name in names))
+    why: pl.Expr = pl.lit(None, dtype=pl.String)
+    for cond, input_name in reversed(names):
+        why = pl.when(cond).then(pl.col(f"why:{input_name}")).otherwise(why)
+    return name, why

@@ -545,8 +545,22 @@ def edit(path: str, value: Any, plan: dict[str, Any] = FINANCE_PLAN) -> dict[str
         ("multipliers[0].when.op", "eq", "multipliers[0].when.op must be one of lt, le, gt, ge"),
         ("multipliers[0].when.value", "two", "multipliers[0].when.value must be a number"),
         ("multipliers[0].else", ..., "multipliers[0].else is required with a when"),
-        ("multipliers[0].missing", ..., "multipliers[0].missing is required"),
-        ("components[0].missing", ..., "components[0].missing is required"),
+        ("multipliers[0].missing", {}, "multipliers[0].missing needs a rule (leave_out) or a factor"),
+        ("components[0].missing", {"factor": None}, "components[0].missing needs a rule (leave_out, hold"),
+        (
+            "components[0].missing",
+            {"rule": "sometimes"},
+            "components[0].missing.rule must be one of leave_out, hold, zero (or give a factor)",
+        ),
+        ("components[0].missing", {"rule": "factor"}, "components[0].missing.rule must be one of"),
+        (
+            "components[1].missing",
+            {"rule": "hold", "factor": "1"},
+            "components[1].missing: give either a rule or a factor, not both",
+        ),
+        ("multipliers[0].missing", {"rule": "hold"}, "multipliers[0].missing.rule must be one of leave_out"),
+        ("components[1].maturity", "later", "components[1].maturity must be 'provisional' or 'cohort'"),
+        ("components[0].maturity", "cohort", "components[0].maturity cannot be 'cohort' for the score"),
         ("multipliers[0].else.factor", "-0.9", "multipliers[0].else.factor must not be negative"),
         ("multipliers[0].then.bandz", [], "multipliers[0].then.bandz is not a known key"),
         ("multipliers[0].key", "own", "multipliers[0].key 'own' is already used by components[0]"),
@@ -621,16 +635,21 @@ def monotone_plans(draw: st.DrawFn, *, pool: bool) -> dict[str, Any]:
         if kind != "bands" and draw(st.booleans()):
             rule["cap"] = "1.5"
         source = "score" if i == 0 else draw(st.sampled_from(["score", "linked:outcome"]))
-        components.append(
-            {
-                "key": f"c{i}",
-                "label": f"c{i}",
-                "weight": str(weight),
-                "source": source,
-                "factor": rule,
-                "missing": {"factor": "0"},
-            }
-        )
+        component = {
+            "key": f"c{i}",
+            "label": f"c{i}",
+            "weight": str(weight),
+            "source": source,
+            "factor": rule,
+        }
+        # Every rule for a missing input (absent: leave out and re-weight); none can make a bonus fall as a
+        # present score rises, since raising a score never makes an input missing or present.
+        missing = draw(st.sampled_from([None, "leave_out", "hold", "zero", "factor"]))
+        if missing == "factor":
+            component["missing"] = {"factor": "0"}
+        elif missing is not None:
+            component["missing"] = {"rule": missing}
+        components.append(component)
     low, high = sorted(draw(st.lists(factors, min_size=2, max_size=2)))
     multipliers = [
         {
@@ -646,7 +665,7 @@ def monotone_plans(draw: st.DrawFn, *, pool: bool) -> dict[str, Any]:
                 "bands": [{"upto": "80", "factor": str(low)}, {"upto": None, "factor": str(high)}],
             },
             "else": {"factor": str(draw(factors))},
-            "missing": {"factor": "1"},
+            **draw(st.sampled_from([{}, {"missing": {"factor": "1"}}, {"missing": {"rule": "leave_out"}}])),
         }
     ]
     floor = draw(st.sampled_from([0, 100, 1000]))
@@ -674,7 +693,9 @@ def people(draw: st.DrawFn) -> pl.DataFrame:
             ),
             "score": draw(
                 st.lists(
-                    st.floats(0, 150, allow_nan=False).map(lambda x: round(x, 2)), min_size=n, max_size=n
+                    st.one_of(st.none(), st.floats(0, 150, allow_nan=False).map(lambda x: round(x, 2))),
+                    min_size=n,
+                    max_size=n,
                 )
             ),
             "linked:outcome": draw(

@@ -152,7 +152,7 @@ def describe(
                 "bands": _band_rows(c.factor.bands, c.unit or units.get(c.source, ""), multiplier=False)
                 if isinstance(c.factor, Bands)
                 else [],
-                "missing": _factor(c.missing_factor),
+                "missing": _factor(c.missing_factor) if c.missing_factor is not None else "",
             }
         )
     multipliers = []
