@@ -3,7 +3,8 @@
 One query per record kind, selecting only the catalogue's columns and only the rows some metric's window can
 reach (the windows are OR-ed). PostgreSQL streams the rows with ``COPY ... TO STDOUT`` as CSV into polars;
 SQLite returns plain tuples. Dates and datetimes travel as text in both (no per-value Python conversion) and are
-parsed column-wise; datetimes become naive Asia/Shanghai wall-clock times, as the engine expects.
+parsed column-wise; datetimes become naive local wall-clock times, as the engine expects. Window bounds are local
+midnights bound as instants (``core.instants``), so a period is ``[start, next start)`` on every database.
 """
 
 from __future__ import annotations
@@ -13,18 +14,16 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
-from django.conf import settings
 from django.db import connection
 
+from perflink.core.instants import sql_period_bound, utc_to_wall_clock
 from perflink.engine.metrics import REF_TYPES, MetricSpec, reference_paths, window_bounds
 from perflink.engine.periods import Period
 from perflink.engine.run import Inputs
 from perflink.metrics.catalogue import LINKS, Source, sources
 
-LOCAL = ZoneInfo(settings.TIME_ZONE)
 _TEXT_TYPES = {"str", "enum"}
 _INT_TYPES = {"int", "satisfaction", "employee", "unit", "requisition"}
 _FLOAT_TYPES = {"decimal", "money"}
@@ -122,10 +121,9 @@ def plan(metrics: Mapping[str, MetricSpec], period: Period) -> dict[str, KindWin
 
 
 def _bound(day: dt.date, temporal: str) -> Any:
-    """A window bound as the database compares it: dates as dates, datetimes as aware local midnight."""
-    if temporal == "datetime":
-        return dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL)
-    return day
+    """A window bound as the database compares it: dates as dates, datetimes as the instant of local midnight
+    (bound as Django binds it: an aware value sent raw reached SQLite as '...+08:00' text, compared as text)."""
+    return sql_period_bound(day, temporal)
 
 
 def _types(source: Source) -> dict[str, str]:
@@ -205,11 +203,9 @@ def _typed(frame: pl.DataFrame, source: Source) -> pl.DataFrame:
     for _, column, type_ in source.columns:
         if type_ == "datetime":
             exprs.append(
-                pl.col(column)
-                .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
-                .dt.replace_time_zone("UTC")
-                .dt.convert_time_zone(settings.TIME_ZONE)
-                .dt.replace_time_zone(None)
+                utc_to_wall_clock(
+                    pl.col(column).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
+                )
             )
         elif type_ == "date":
             exprs.append(pl.col(column).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
