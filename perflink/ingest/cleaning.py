@@ -1,6 +1,6 @@
 """Cleaning and validation of a frame of raw text cells, all at once (schema-first, vectorised).
 
-Pure: polars in, polars out, no Django. The caller maps headers to canonical field names, adds a
+Pure: polars in, polars out, no database. The caller maps headers to canonical field names, adds a
 `_row` column with the row number people see in their file, and passes lookup frames for references.
 Every rule counts the cells it changed; every failed cell becomes an error naming row, column, value
 and reason. Nothing here is evaluated row by row in Python.
@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from perflink.core.instants import wall_clock_to_utc
 from perflink.ingest.kinds import BOOL_WORDS, SATISFACTION_WORDS, KindSpec
 
 # Full-width ASCII (！ to ～) and the ideographic space fold to their half-width forms.
@@ -31,7 +32,6 @@ RULES: dict[str, str] = {
     "enum_synonym": "枚举同义词归一 (满意/一般/不满意, 是/否, Y/N …)",
 }
 
-LOCAL_TZ = "Asia/Shanghai"
 ORDER_CHECKS: dict[str, list[tuple[str, str]]] = {
     "policy": [("applied_on", "issued_on"), ("issued_on", "terminated_on")],
     "claim": [
@@ -297,9 +297,8 @@ def clean_frame(
                 value = local.dt.date()
                 reason = pl.lit("not a date (e.g. 2024-01-05, 2024/1/5, 2024年1月5日, 20240105)")
             else:
-                # Beijing time has been UTC+8 without daylight saving since 1991: a fixed shift.
-                utc = (local - pl.duration(hours=8)).dt.replace_time_zone("UTC")
-                value = pl.coalesce(_offset_datetime_expr(c), utc)
+                # Without an offset a time is the tenant's local time (docs/time.md), converted by its zone.
+                value = pl.coalesce(_offset_datetime_expr(c), wall_clock_to_utc(local))
                 reason = pl.lit("not a date-time (e.g. 2024-01-05 13:30)")
         elif f.type in {"bool", "enum", "satisfaction"}:
             if f.type == "bool":
