@@ -88,3 +88,11 @@ def test_given_utc_instants_when_converted_column_wise_then_wall_clock_and_back_
         dt.datetime(2026, 2, 28, 16, tzinfo=ZoneInfo("UTC")),
         dt.datetime(2026, 3, 1, tzinfo=ZoneInfo("UTC")),
     ]
+
+
+def test_given_a_local_wall_clock_time_when_given_out_then_it_carries_its_offset():
+    from perflink.core.instants import from_wall_clock
+
+    assert from_wall_clock(dt.datetime(2026, 3, 1, 0, 30)).isoformat() == "2026-03-01T00:30:00+08:00"
+    aware = dt.datetime(2026, 2, 28, 16, 30, tzinfo=UTC)
+    assert from_wall_clock(aware) is aware

@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from perflink.collab.choices import DemandKind
 from perflink.collab.sla import calendar_deadline
+from perflink.core.instants import from_wall_clock, local_midnight, local_wall_clock
 from perflink.engine.metrics import parse_metric, prepare
 from perflink.engine.periods import Period
 from perflink.ingest.models import (
@@ -119,10 +120,12 @@ class Progress:
 
 
 def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON-ready: dates as ISO text, decimals as exact text."""
+    """JSON-ready: dates and times as ISO text (times with their offset), decimals as exact text."""
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, dt.date):
+        if isinstance(value, dt.datetime):  # a local wall-clock time, given with its offset
+            out[key] = from_wall_clock(value).isoformat()
+        elif isinstance(value, dt.date):
             out[key] = value.isoformat()
         elif isinstance(value, Decimal):
             out[key] = str(value)
@@ -184,7 +187,7 @@ def frame_from_rows(kind: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFram
         for name, dtype in schema.items():
             value = row.get(name)
             if isinstance(value, dt.datetime) and timezone.is_aware(value):
-                value = timezone.localtime(value).replace(tzinfo=None)
+                value = local_wall_clock(value)
             elif value is not None and dtype == pl.Float64:
                 value = float(value)
             data[name].append(value)
@@ -204,10 +207,6 @@ def _rows(
     spec = parse_metric(f"demand:{label}", definition, catalogue())
     frame, _ = prepare(spec, records, catalogue(), Period(label, start, end), as_of=as_of)
     return frame
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime(day.year, day.month, day.day))  # noqa: DTZ001 - made aware here
 
 
 # --- recruitment --------------------------------------------------------------------------------------------

@@ -2,23 +2,23 @@
 months and periods belong to the tenant's time zone, a period being ``[00:00 on its first day, 00:00 on the day
 after its last)`` there.
 
-Every conversion between the two goes through this module. The zone is read in one place, :func:`local_zone_name`
-(``settings.TIME_ZONE``, Asia/Shanghai, for every tenant today), so a per-tenant zone is a change there.
+Every conversion between the two goes through this module or Django's ``timezone`` helpers, and both read the zone
+from one place: Django's current time zone, which is ``settings.TIME_ZONE`` (Asia/Shanghai) for every tenant
+today. A per-tenant zone is one change: activate the tenant's zone where the tenant is entered.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
-from django.conf import settings
 from django.db import connection as default_connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
 
 __all__ = [
+    "from_wall_clock",
     "local_date",
     "local_midnight",
     "local_wall_clock",
@@ -32,18 +32,16 @@ __all__ = [
 ]
 
 
+def local_zone() -> dt.tzinfo:
+    """The zone whose days and months periods are made of: Django's current time zone (``settings.TIME_ZONE``
+    unless a tenant's zone is activated), the same one ``timezone.localdate()``, templates and ``__date``
+    lookups use."""
+    return timezone.get_current_timezone()
+
+
 def local_zone_name() -> str:
-    """The IANA name of the zone whose days and months periods are made of (the one place it is read)."""
-    return str(settings.TIME_ZONE)
-
-
-@cache
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def local_zone() -> ZoneInfo:
-    return _zone(local_zone_name())
+    """The IANA name of :func:`local_zone`, for polars and SQL."""
+    return timezone.get_current_timezone_name()
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
@@ -56,6 +54,14 @@ def local_wall_clock(instant: dt.datetime) -> dt.datetime:
     if instant.tzinfo is None:
         raise ValueError(f"{instant!r} is naive: an instant needs its offset")
     return instant.astimezone(local_zone()).replace(tzinfo=None)
+
+
+def from_wall_clock(wall_clock: dt.datetime) -> dt.datetime:
+    """A naive local wall-clock time (as the engine's frames hold them) as an aware instant, so that output carries
+    its offset: ``2026-03-01T00:30:00+08:00``, never a bare ``2026-03-01T00:30:00`` a reader may take for UTC."""
+    if wall_clock.tzinfo is not None:
+        return wall_clock
+    return wall_clock.replace(tzinfo=local_zone())
 
 
 def local_date(instant: dt.datetime) -> dt.date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
@@ -15,6 +16,7 @@ from perflink.accounts.access import scope_employees, unit_scope_q
 from perflink.core.api import Pagination, errors, principal, requires
 from perflink.core.context import current_actor
 from perflink.core.errors import NotFound, ValidationFailed
+from perflink.core.instants import from_wall_clock
 from perflink.metrics.actions import (
     check_definition,
     do_calculate,
@@ -329,6 +331,16 @@ def explain_number(
         "value_from": list(result.value_from) if result.value_from else None,
         "inputs": result.inputs,
         "record_count": result.record_count,
-        "records": result.records,
+        "records": [_with_offsets(record) for record in result.records],
         "changed_records": result.changed_records,
     }
+
+
+def _with_offsets(record: dict[str, Any]) -> dict[str, Any]:
+    """A counted record with its times as instants (``+08:00``): the run holds local wall-clock times."""
+
+    def instant(value: Any) -> Any:
+        return from_wall_clock(value) if isinstance(value, dt.datetime) else value
+
+    fields = {name: instant(value) for name, value in record["fields"].items()}
+    return {**record, "date": instant(record["date"]), "fields": fields}

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -228,7 +229,15 @@ def test_given_a_claim_paid_at_1_march_00_30_when_explained_then_the_record_show
     run = do_calculate("2026-03", actor=SYSTEM, as_of=AS_OF)
     explanation = explain(run, "unit", world.sales_team.pk, "claims_closed")
     assert explanation.record_count == 1
-    assert explanation.records[0]["date"] == dt.datetime(2026, 3, 1, 0, 30)
+    assert explanation.records[0]["date"] == dt.datetime(2026, 3, 1, 0, 30)  # local wall clock, as shown
+
+    # Through the API the time carries its offset, so nobody reads it as UTC.
+    client = Client()
+    client.force_login(world.users["tenant_admin"])
+    query = {"level": "unit", "subject_id": world.sales_team.pk, "metric": "claims_closed"}
+    body = client.get(f"/api/v1/runs/{run.pk}/explain", query).json()
+    assert body["records"][0]["date"] == "2026-03-01T00:30:00+08:00"
+    assert body["records"][0]["fields"]["结案时间"] == "2026-03-01T00:30:00+08:00"
 
 
 # --- property: generated records on every boundary equal a zoneinfo oracle ----------------------------------
