@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,16 @@ from perflink.core.errors import Conflict, NotFound, ValidationFailed
 from perflink.ingest.choices import BatchStatus, SystemKind
 from perflink.ingest.cleaning import RULES, clean_frame
 from perflink.ingest.kinds import KINDS, KindSpec
-from perflink.ingest.models import Batch, IncidentUnit, RecordHistory, SourceSystem
+from perflink.ingest.models import Batch, IncidentUnit, PlausibilityOverride, RecordHistory, SourceSystem
+from perflink.ingest.plausibility import OFF, RULES_BY_CODE, SEVERITIES, Checks, Rule, with_overrides
 from perflink.ingest.push import records_frame
 from perflink.ingest.refs import load_refs
+from perflink.ingest.selectors import plausibility_overrides, usual_amounts
 from perflink.ingest.store import UpsertCounts, model_for, upsert_frame
 
 MAX_ERRORS_REPORTED = 1000
+MAX_WARNINGS_REPORTED = 1000
+MAX_WARNINGS_STORED = 200
 KIND_SYSTEM = {
     "policy": SystemKind.POLICY,
     "claim": SystemKind.CLAIMS,
@@ -60,8 +65,9 @@ class IngestRejected(ValidationFailed):
 
     def __init__(self, report: IngestReport) -> None:
         first = report.errors[0] if report.errors else {}
+        where = f"{report.file_name}: " if report.file_name else ""
         super().__init__(
-            f"{report.rejected} of {report.total} rows rejected; nothing was written",
+            f"{where}{report.rejected} of {report.total} rows rejected; nothing was written",
             field=first.get("column"),
         )
         self.report = report
@@ -77,6 +83,14 @@ class IngestReport:
     rejected: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
+    # Plausibility warnings on accepted rows (row, column, field, value, reason, rule): the first 1,000.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warning_count: int = 0
+    warned_rows: int = 0
+    # plausibility rule code -> {"severity": "error" | "warning", "cells": how many it flagged}
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rounded: dict[str, int] = field(default_factory=dict)  # money field -> amounts rounded to the fen
+    file_name: str = ""
     rules: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
     ignored_columns: list[str] = field(default_factory=list)
     missing: dict[str, int] = field(default_factory=dict)  # field -> empty cells (for data health)
@@ -95,6 +109,12 @@ class IngestReport:
             "rejected": self.rejected,
             "error_count": self.error_count,
             "errors": self.errors,
+            "warning_count": self.warning_count,
+            "warned_rows": self.warned_rows,
+            "warnings": self.warnings,
+            "findings": self.findings,
+            "rounded": self.rounded,
+            "file": self.file_name,
             "rules": self.rules,
             "ignored_columns": self.ignored_columns,
             "batch_id": self.batch_id,
@@ -146,11 +166,16 @@ def do_ingest(
     Raises IngestRejected (nothing written) when any row fails and neither `quarantine` nor
     `dry_run` is set."""
     report = IngestReport(
-        kind=spec.kind, dry_run=dry_run, quarantined=quarantine, ignored_columns=ignored_columns or []
+        kind=spec.kind,
+        dry_run=dry_run,
+        quarantined=quarantine,
+        ignored_columns=ignored_columns or [],
+        file_name=Path(file_name).name,
     )
     rejected_frames: list[pl.DataFrame] = []
     tenant = current_tenant()
     now = timezone.now()
+    checks = plausibility_checks(spec, now)
     with transaction.atomic():
         batch = Batch(
             source_system=source,
@@ -164,8 +189,9 @@ def do_ingest(
         if not dry_run:
             batch.save()
         for raw in chunks:
-            result = clean_frame(raw, spec, load_refs(raw, spec), headers=headers)
+            result = clean_frame(raw, spec, load_refs(raw, spec), headers=headers, checks=checks)
             report.total += result.total_rows
+            _add_findings(report, result.warnings, result.findings, result.rounded)
             for name in spec.names:
                 empty = (
                     int((raw[name].is_null() | (raw[name].str.strip_chars() == "")).sum())
@@ -221,6 +247,11 @@ def do_ingest(
             "error_count": report.error_count,
             "ignored_columns": report.ignored_columns,
             "missing": report.missing,
+            "warnings": report.warnings[:MAX_WARNINGS_STORED],
+            "warning_count": report.warning_count,
+            "warned_rows": report.warned_rows,
+            "findings": report.findings,
+            "rounded": report.rounded,
         }
         if rejected_frames:
             batch.quarantine_path = str(
@@ -240,6 +271,8 @@ def do_ingest(
                 "updated": report.updated,
                 "unchanged": report.unchanged,
                 "rejected": report.rejected,
+                "warnings": report.warning_count,
+                "rounded": sum(report.rounded.values()),
             },
         )
         if report.created or report.updated:
@@ -247,6 +280,75 @@ def do_ingest(
     report.batch_id = batch.pk
     report.written = True
     return report
+
+
+def plausibility_checks(spec: KindSpec, now: datetime) -> Checks:
+    """The kind's plausibility rules as the current tenant set them, at `now`, comparing amounts with the
+    tenant's stored records."""
+
+    def history(rule: Rule, keys: pl.DataFrame) -> pl.DataFrame:
+        return usual_amounts(spec, rule, keys, now=now)
+
+    return Checks(with_overrides(spec.kind, plausibility_overrides()), now, history)
+
+
+def do_set_plausibility_rule(code: str, severity: str, *, actor: Actor) -> PlausibilityOverride | None:
+    """Set how the current tenant treats one plausibility rule: "error", "warning" or "off". Choosing the
+    rule's own severity removes the override. Audited; applies to deliveries from then on."""
+    rule = RULES_BY_CODE.get(code)
+    if rule is None:
+        raise NotFound(f"unknown plausibility rule {code!r}", field="rule")
+    if severity not in (*SEVERITIES, OFF):
+        raise ValidationFailed(f"severity must be error, warning or off, not {severity!r}", field="severity")
+    with transaction.atomic():
+        current = PlausibilityOverride.objects.filter(rule=code).first()
+        before = current.severity if current else rule.severity
+        if severity == rule.severity:
+            if current is not None:
+                current.delete()
+            override = None
+        else:
+            override = current or PlausibilityOverride(rule=code)
+            override.severity = severity
+            override.changed_by_label = actor.label[:150]
+            override.save()
+        if before != severity:
+            record_event(
+                "ingest.plausibility.set",
+                ("ingest.PlausibilityRule", code, code),
+                before={"severity": before},
+                after={"severity": severity},
+            )
+    return override
+
+
+def _add_findings(
+    report: IngestReport,
+    warnings: pl.DataFrame,
+    findings: dict[str, dict[str, Any]],
+    rounded: dict[str, int],
+) -> None:
+    """Fold one chunk's plausibility warnings, rule counts and fen roundings into the report."""
+    for code, found in findings.items():
+        seen = report.findings.setdefault(code, {"severity": found["severity"], "cells": 0})
+        seen["cells"] += found["cells"]
+    for name, n in rounded.items():
+        report.rounded[name] = report.rounded.get(name, 0) + n
+    report.warning_count += warnings.height
+    report.warned_rows += warnings["_row"].n_unique() if warnings.height else 0
+    room = MAX_WARNINGS_REPORTED - len(report.warnings)
+    if room > 0:
+        report.warnings += [
+            {
+                "row": r["_row"],
+                "column": r["column"],
+                "field": r["field"],
+                "value": r["value"],
+                "reason": r["reason"],
+                "rule": r["rule"],
+            }
+            for r in warnings.head(room).iter_rows(named=True)
+        ]
 
 
 def do_push_records(kind: str, records: list[dict[str, Any]], *, actor: Actor) -> IngestReport:

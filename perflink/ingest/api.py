@@ -60,6 +60,19 @@ def _report_body(report: IngestReport, ignored: list[str]) -> dict[str, Any]:
         ],
         "ignored_fields": ignored,
         "rules": report.rules,
+        "warning_count": report.warning_count,
+        "warnings": [
+            {
+                "index": w["row"],
+                "field": w["field"],
+                "value": w["value"],
+                "reason": w["reason"],
+                "rule": w["rule"],
+            }
+            for w in report.warnings
+        ],
+        "findings": report.findings,
+        "rounded": report.rounded,
     }
 
 

@@ -79,3 +79,11 @@ class PullStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     PARTIAL = "partial", _("Partly stored")
     FAILED = "failed", _("Failed")
+
+
+class RuleSeverity(models.TextChoices):
+    """What a plausibility rule does with a row it flags (a tenant may change it or switch the rule off)."""
+
+    ERROR = "error", _("Error: the row is rejected")
+    WARNING = "warning", _("Warning: the row is kept and listed")
+    OFF = "off", _("Off")

@@ -9,12 +9,14 @@ and reason. Nothing here is evaluated row by row in Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
 from perflink.core.instants import wall_clock_to_utc
 from perflink.ingest.kinds import BOOL_WORDS, SATISFACTION_WORDS, KindSpec
+from perflink.ingest.plausibility import Checks, check
 
 # Full-width ASCII (！ to ～) and the ideographic space fold to their half-width forms.
 _FW_FROM = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
@@ -30,22 +32,8 @@ RULES: dict[str, str] = {
     "date_format": "日期时间统一为 ISO 格式 (dates such as 2024/1/5, 2024年1月5日, 20240105)",
     "excel_serial_date": "Excel 日期序号转换 (Excel serial dates)",
     "enum_synonym": "枚举同义词归一 (满意/一般/不满意, 是/否, Y/N …)",
+    "fen_rounding": "金额四舍五入到分 (amounts with more than 2 decimals, rounded half-up to the fen)",
 }
-
-ORDER_CHECKS: dict[str, list[tuple[str, str]]] = {
-    "policy": [("applied_on", "issued_on"), ("issued_on", "terminated_on")],
-    "claim": [
-        ("reported_at", "registered_at"),
-        ("reported_at", "approved_at"),
-        ("reported_at", "paid_at"),
-        ("reported_at", "closed_at"),
-    ],
-    "requisition": [("opened_on", "target_date"), ("opened_on", "closed_on")],
-    "hire": [("offer_on", "arrived_on")],
-    "payment": [("requested_at", "approved_at"), ("requested_at", "paid_at")],
-    "incident": [("started_at", "ended_at")],
-}
-
 
 _DTYPES: dict[str, pl.DataType] = {
     "int": pl.Int64(),
@@ -62,12 +50,27 @@ def fold_width(text: str) -> str:
     return text.translate(_FW_TABLE)
 
 
+WARNINGS_SCHEMA = {
+    "_row": pl.Int64,
+    "field": pl.String,
+    "column": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+    "rule": pl.String,
+}
+
+
 @dataclass
 class CleanResult:
     frame: pl.DataFrame  # the valid rows, typed, canonical columns + external_id + _row
     errors: pl.DataFrame  # _row, column, value, reason (one row per failed cell)
     rules: dict[str, int]  # rule -> cells changed
     total_rows: int
+    # _row, field, column, value, reason, rule: plausibility warnings on the valid rows (they are kept)
+    warnings: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WARNINGS_SCHEMA))
+    rounded: dict[str, int] = field(default_factory=dict)  # money field -> amounts rounded to the fen
+    # plausibility rule code -> {"severity": "error" | "warning", "cells": how many it flagged}
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def error_rows(self) -> int:
@@ -162,6 +165,14 @@ def _offset_datetime_expr(c: pl.Expr) -> pl.Expr:
     return pl.when(has_offset).then(parsed).otherwise(None)
 
 
+def fen_half_up(dec: pl.Expr) -> pl.Expr:
+    """A decimal amount rounded ROUND_HALF_UP (half away from zero, as Python's Decimal does) to the fen, as
+    Decimal(16, 2); null when it does not fit. Polars' own `round` rounds half to even (0.125 -> 0.12)."""
+    cents = (dec.abs() * 100 + pl.lit(Decimal("0.5"))).cast(pl.Int64, strict=False)
+    signed = pl.when(dec < 0).then(-cents).otherwise(cents)
+    return (signed.cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.01"))).cast(pl.Decimal(16, 2), strict=False)
+
+
 def _number_text(c: pl.Expr) -> pl.Expr:
     return c.str.replace_all(r"[,，_ ]", "").str.replace_all(r"(?i)^(rmb|cny)|[¥￥$]|元$", "")
 
@@ -176,18 +187,22 @@ def clean_frame(
     *,
     headers: dict[str, str] | None = None,
     external_id: bool = True,
+    checks: Checks | None = None,
 ) -> CleanResult:
     """Clean and validate `raw` (String columns named by canonical field, plus `_row`).
 
     `headers` maps canonical names to the header text in the user's file, so errors name *their*
     column. Missing optional columns are treated as empty; missing required ones are an error on
-    every row (the caller usually rejects the file earlier, naming the column)."""
+    every row (the caller usually rejects the file earlier, naming the column). `checks` carries the
+    plausibility rules, the import's time and the stored amounts outliers compare with (default: the kind's
+    rules, now, and this frame alone)."""
     refs = refs or Refs()
     headers = headers or {}
     label = {f.name: headers.get(f.name, f.name) for f in spec.fields} | {
         "external_id": headers.get("external_id", "external_id")
     }
     rules = dict.fromkeys(RULES, 0)
+    rounded: dict[str, int] = {}
     n = raw.height
     names = [f.name for f in spec.fields if f.name in raw.columns] + (
         ["external_id"] if "external_id" in raw.columns else []
@@ -264,15 +279,22 @@ def clean_frame(
             if f.type == "money":
                 wan = num.str.contains(r"万元?$")
                 stats.append(wan.fill_null(False).cast(pl.UInt32).sum().alias("wan_amount"))
-                dec = num.str.replace(r"万元?$", "").cast(pl.Decimal(38, 10), strict=False)
+                # 18 decimals hold every digit a float's shortest spelling has (115744.7737, 0.1 + 0.2).
+                dec = num.str.replace(r"万元?$", "").cast(pl.Decimal(38, 18), strict=False)
                 dec = pl.when(wan).then(dec * 10000).otherwise(dec)
-                whole_fen = (dec * 100).cast(pl.Int64, strict=False).cast(pl.Decimal(38, 10)) == dec * 100
-                value = pl.when(whole_fen).then(dec.cast(pl.Decimal(16, 2), strict=False)).otherwise(None)
                 helpers[f"__n_{f.name}"] = dec
+                value = fen_half_up(pl.col(f"__n_{f.name}"))
+                stats.append(
+                    (v.is_not_null() & (v.cast(pl.Decimal(38, 18)) != pl.col(f"__n_{f.name}")))
+                    .fill_null(False)
+                    .cast(pl.UInt32)
+                    .sum()
+                    .alias(f"fen_rounding@{f.name}")
+                )
                 reason = (
                     pl.when(pl.col(f"__n_{f.name}").is_null())
                     .then(pl.lit("not an amount"))
-                    .otherwise(pl.lit("more than 2 decimal places (分)"))
+                    .otherwise(pl.lit("too large for an amount (at most 14 digits before the point)"))
                 )
             elif f.type == "int":
                 value = num.cast(pl.Int64, strict=False)
@@ -359,7 +381,10 @@ def clean_frame(
         # Several fields feed the same rule: sum them under unique names, then fold by rule.
         named = [expr.alias(f"{i}:{expr.meta.output_name()}") for i, expr in enumerate(stats)]
         for name, value in staged.select(named).collect().row(0, named=True).items():
-            rules[name.split(":", 1)[1]] += int(value or 0)
+            rule, _, money_field = name.split(":", 1)[1].partition("@")
+            rules[rule] += int(value or 0)
+            if money_field and value:
+                rounded[money_field] = rounded.get(money_field, 0) + int(value)
     out = staged.select(
         pl.col("_row"),
         *[pl.col(f"__v_{k}").alias(k) for k in typed],
@@ -412,19 +437,10 @@ def clean_frame(
             out = out.join(ids, on="_row", how="left")
     out = out.sort("_row")
 
-    # Step 4: order checks (e.g. paid after reported) and duplicate keys within the batch.
-    checks = []
-    for first, then in ORDER_CHECKS.get(spec.kind, []):
-        checks.append(
-            pl.when(pl.col(first).is_not_null() & pl.col(then).is_not_null() & (pl.col(then) < pl.col(first)))
-            .then(
-                pl.struct(pl.lit(then).alias("field"), pl.lit(f"earlier than {label[first]}").alias("reason"))
-            )
-            .otherwise(None)
-            .alias(f"__o_{first}_{then}")
-        )
-    if checks:
-        out = out.with_columns(checks)
+    # Step 4: plausibility rules (paid before approved, negative amounts, future dates, outliers), then
+    # duplicate keys within the batch. Findings of severity "error" reject their row like any other error.
+    findings = check(out, spec, checks or Checks.default(spec.kind), label)
+    ref_problems.append(findings.filter(pl.col("severity") == "error").select("_row", "field", "reason"))
     key = "external_id" if "external_id" in out.columns else spec.key
     if external_id and key in out.columns:
         first_row = pl.col("_row").min().over(key)
@@ -440,7 +456,7 @@ def clean_frame(
         )
 
     # Step 5: gather every problem into one error frame; keep the rows with none.
-    problem_cols = [c for c in out.columns if c.startswith(("__p_", "__r_", "__o_", "__d_"))]
+    problem_cols = [c for c in out.columns if c.startswith(("__p_", "__r_", "__d_"))]
     errors = (
         pl.concat(
             [
@@ -480,4 +496,28 @@ def clean_frame(
     valid = out.filter(~pl.col("_row").is_in(bad_rows.implode())).select(keep)
     if "external_id" not in valid.columns and spec.key != "external_id":
         valid = valid.with_columns(pl.col(spec.key).alias("external_id"))
-    return CleanResult(frame=valid, errors=errors, rules=rules, total_rows=n)
+    # Warnings are about rows that are accepted; a rejected row's errors say what to fix first.
+    warnings = (
+        findings.filter((pl.col("severity") == "warning") & ~pl.col("_row").is_in(bad_rows.implode()))
+        .join(
+            raw_values.unpivot(index="_row", variable_name="field", value_name="value"), on=["_row", "field"]
+        )
+        .with_columns(pl.col("field").replace_strict(label, default=pl.col("field")).alias("column"))
+        .select(*WARNINGS_SCHEMA)
+        .sort("_row", "field", "rule")
+    )
+    flagged = (
+        findings.filter((pl.col("severity") == "error") | ~pl.col("_row").is_in(bad_rows.implode()))
+        .group_by("rule", "severity")
+        .len()
+        .sort("rule")
+    )
+    return CleanResult(
+        frame=valid,
+        errors=errors,
+        rules=rules,
+        total_rows=n,
+        warnings=warnings,
+        rounded=rounded,
+        findings={rule: {"severity": sev, "cells": n} for rule, sev, n in flagged.iter_rows()},
+    )

@@ -9,10 +9,12 @@ does not resolve external entities.
 from __future__ import annotations
 
 import csv
+import math
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -199,7 +201,11 @@ def _cell_text(value: object) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        if value.is_integer():
+            return str(int(value))
+        # The shortest spelling that reads back as the same float is what was typed (115744.7737, 2.675),
+        # never the binary expansion (2.67499999…); written out without an exponent (1e-05 -> 0.00001).
+        return format(Decimal(repr(value)), "f") if math.isfinite(value) else repr(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):

@@ -20,6 +20,7 @@ from perflink.ingest.choices import (
     PullPagination,
     PullStatus,
     RecordKind,
+    RuleSeverity,
     Severity,
     SystemKind,
 )
@@ -101,6 +102,23 @@ class ImportMapping(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PlausibilityOverride(TenantOwned):
+    """A tenant's choice for one plausibility rule (see `plausibility.RULES`): another severity, or off."""
+
+    rule = models.CharField(_("rule"), max_length=80)
+    severity = models.CharField(_("severity"), max_length=10, choices=RuleSeverity.choices)
+    changed_by_label = models.CharField(_("changed by"), max_length=150, blank=True)
+    changed_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "rule"], name="plausibilityoverride_unique_rule")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.severity}"
 
 
 class IdempotencyRecord(TenantOwned):

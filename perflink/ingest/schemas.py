@@ -29,6 +29,19 @@ class RecordErrorOut(Schema):
     reason: str
 
 
+class RecordWarningOut(Schema):
+    index: int = Field(..., description="Position of the record in `records` (from 0).")
+    field: str
+    value: str | None
+    reason: str
+    rule: str = Field(..., description="The plausibility rule's code, e.g. `claim.paid_at.not_future`.")
+
+
+class FindingOut(Schema):
+    severity: str = Field(..., description="`error` (the record is rejected) or `warning` (it is written).")
+    cells: int
+
+
 class PushOut(Schema):
     batch_id: int | None
     total: int
@@ -38,7 +51,18 @@ class PushOut(Schema):
     rejected: int
     errors: list[RecordErrorOut]
     ignored_fields: list[str]
-    rules: dict[str, int]
+    rules: dict[str, int] = Field(..., description="Cleaning rule -> cells it changed.")
+    warning_count: int = Field(
+        0, description="Plausibility warnings on accepted records (the records are written)."
+    )
+    warnings: list[RecordWarningOut] = Field(default_factory=list, description="The first 1,000 warnings.")
+    findings: dict[str, FindingOut] = Field(
+        default_factory=dict,
+        description="Plausibility rule code -> its severity in this delivery and the cells it flagged.",
+    )
+    rounded: dict[str, int] = Field(
+        default_factory=dict, description="Money field -> amounts rounded half-up to the fen."
+    )
 
 
 class RejectedOut(Schema):

@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+import polars as pl
+from django.db.models import FloatField, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from perflink.core.errors import NotFound
 from perflink.ingest.choices import BatchStatus
-from perflink.ingest.kinds import KINDS, MASTER_KINDS
-from perflink.ingest.models import Batch, SourceSystem
+from perflink.ingest.kinds import KINDS, MASTER_KINDS, KindSpec
+from perflink.ingest.models import Batch, PlausibilityOverride, SourceSystem
+from perflink.ingest.plausibility import Rule, group_columns
+from perflink.ingest.store import model_for
 
 HEALTH_WINDOW_DAYS = 30
 RECENT_DAYS = 7
@@ -144,3 +148,31 @@ def data_health(now: datetime | None = None) -> list[FeedHealth]:
             )
         )
     return out
+
+
+def plausibility_overrides() -> dict[str, str]:
+    """The current tenant's plausibility choices: rule code -> "error", "warning" or "off"."""
+    return dict(PlausibilityOverride.objects.values_list("rule", "severity"))
+
+
+def usual_amounts(spec: KindSpec, rule: Rule, keys: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
+    """The usual amount of an outlier rule's field per group (`keys`: e.g. unit_id, or unit_id and kind): the
+    median and count of the tenant's stored records of the kind received in the rule's window. Only the
+    groups in `keys` are read; amounts come as floats (the median is a yardstick, not money paid)."""
+    columns = group_columns(spec, rule)
+    amount = spec.field(rule.field).column
+    first = keys[columns[0]]
+    wanted = Q(**{f"{columns[0]}__in": first.drop_nulls().unique().to_list()})
+    if first.null_count():
+        wanted |= Q(**{f"{columns[0]}__isnull": True})
+    rows = list(
+        model_for(spec)
+        .objects.filter(wanted, received_at__gte=now - timedelta(days=rule.window_days))
+        .exclude(**{f"{amount}__isnull": True})
+        .values_list(*columns, Cast(amount, FloatField()))
+    )
+    schema = {c: keys.schema[c] for c in columns} | {"amount": pl.Float64}
+    stored = pl.DataFrame(rows, schema=schema, orient="row")
+    return stored.group_by(columns).agg(
+        pl.col("amount").median().alias("usual"), pl.len().cast(pl.Int64).alias("n")
+    )

@@ -104,9 +104,47 @@ def test_amounts(cell: str, expected: Decimal) -> None:
     assert result.frame["first_year_premium"][0] == expected
 
 
-def test_amounts_with_more_than_two_decimals_are_refused() -> None:
-    result = clean_frame(_policy(first_year_premium=["1.234", "abc"]), KINDS["policy"], REFS)
-    assert result.errors["reason"].to_list() == ["more than 2 decimal places (分)", "not an amount"]
+def test_given_amounts_with_more_than_two_decimals_when_cleaned_then_rounded_half_up_to_the_fen_and_counted() -> (
+    None
+):
+    result = clean_frame(
+        _policy(
+            first_year_premium=[
+                "115744.7737",
+                "0.125",
+                "2.675",
+                "1.2345678万",
+                "0.30000000000000004",
+                "88.10",
+            ],
+            annualised_premium=["100.005", "100", "100", "100", "100", "100"],
+        ),
+        KINDS["policy"],
+        REFS,
+    )
+    assert result.errors.height == 0, result.errors
+    assert result.frame["first_year_premium"].to_list() == [
+        Decimal("115744.77"),
+        Decimal("0.13"),
+        Decimal("2.68"),
+        Decimal("12345.68"),
+        Decimal("0.30"),
+        Decimal("88.10"),
+    ]
+    assert result.frame["annualised_premium"][0] == Decimal("100.01")
+    assert result.rounded == {"first_year_premium": 5, "annualised_premium": 1}
+    assert result.rules["fen_rounding"] == 6
+
+
+def test_given_text_or_an_amount_too_large_when_cleaned_then_the_cell_is_refused_with_its_reason() -> None:
+    result = clean_frame(
+        _policy(first_year_premium=["abc", "123456789012345678", "99999999999999.994"]), KINDS["policy"], REFS
+    )
+    assert result.errors.select("_row", "reason").rows() == [
+        (2, "not an amount"),
+        (3, "too large for an amount (at most 14 digits before the point)"),
+    ]
+    assert result.frame["first_year_premium"].to_list() == [Decimal("99999999999999.99")]
 
 
 def test_enum_synonyms_and_satisfaction_words() -> None:

@@ -28,7 +28,7 @@ from perflink.ingest.forms import BATCH_SORTS, BatchFilterForm
 from perflink.ingest.kinds import KINDS
 from perflink.ingest.models import Batch
 from perflink.ingest.selectors import batches, get_batch
-from perflink.ingest.views.common import field_labels, source_systems
+from perflink.ingest.views.common import field_labels, plausibility_context, source_systems
 from perflink.ingest.views.texts import reason_text
 from perflink.web.decorators import page
 
@@ -72,7 +72,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         ),
         key=lambda item: -item[1],
     )
-    ctx = {
+    ctx = plausibility_context(stored, labels) | {
         "batch": batch,
         "stats": [
             (_("Rows"), [("total", batch.n_rows)]),

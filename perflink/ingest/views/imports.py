@@ -37,7 +37,7 @@ from perflink.ingest.kinds import (
 from perflink.ingest.mappings import do_save_mapping
 from perflink.ingest.models import ImportMapping
 from perflink.ingest.roster import RosterRejected, RosterReport, sync_roster
-from perflink.ingest.views.common import field_labels, saved_mappings, source_systems
+from perflink.ingest.views.common import field_labels, plausibility_context, saved_mappings, source_systems
 from perflink.ingest.views.texts import file_problem_text, reason_text
 from perflink.ingest.views.uploads import (
     MAX_UPLOAD_BYTES,
@@ -128,19 +128,23 @@ def _report_context(report: IngestReport | RosterReport, outcome: str) -> dict[s
             (_("Would update / unchanged"), [("updated", report.updated), ("unchanged", report.unchanged)]),
             (_("Rows with errors"), [("rejected", rows_rejected)]),
         ]
-    return {
-        "report": report,
-        "outcome": outcome,  # "valid" or "invalid" (a dry run), "rejected" (an import refused whole)
-        "roster": roster,
-        "stats": stats,
-        "rows_total": report.total,
-        "rows_rejected": rows_rejected,
-        "rows_valid": max(report.total - rows_rejected, 0),
-        "rules": rules,
-        "errors": [{**e, "reason_text": reason_text(e["reason"])} for e in report.errors[:ERRORS_SHOWN]],
-        "error_total": error_total,
-        "ignored_columns": [] if roster else report.ignored_columns,
-    }
+    found = {} if roster else plausibility_context(report.as_dict(), field_labels(ALL_KINDS[report.kind]))
+    return (
+        found
+        | {
+            "report": report,
+            "outcome": outcome,  # "valid" or "invalid" (a dry run), "rejected" (an import refused whole)
+            "roster": roster,
+            "stats": stats,
+            "rows_total": report.total,
+            "rows_rejected": rows_rejected,
+            "rows_valid": max(report.total - rows_rejected, 0),
+            "rules": rules,
+            "errors": [{**e, "reason_text": reason_text(e["reason"])} for e in report.errors[:ERRORS_SHOWN]],
+            "error_total": error_total,
+            "ignored_columns": [] if roster else report.ignored_columns,
+        }
+    )
 
 
 def _upload_page(
@@ -396,11 +400,17 @@ def _roster_text(report: RosterReport) -> str:
 
 def _committed_text(report: IngestReport) -> str:
     if report.rejected:
-        return gettext(
+        text = gettext(
             "Imported %(valid)s of %(total)s rows. %(rejected)s rows were quarantined: download them below, fix "
             "them and import that file."
         ) % {"valid": report.total - report.rejected, "total": report.total, "rejected": report.rejected}
-    return gettext("Imported all %(total)s rows.") % {"total": report.total}
+    else:
+        text = gettext("Imported all %(total)s rows.") % {"total": report.total}
+    if report.warned_rows:
+        text += " " + gettext("%(rows)s of them have plausibility warnings: check them below.") % {
+            "rows": report.warned_rows
+        }
+    return text
 
 
 def _result(request: HttpRequest, stored: StoredFile, form: StepForm, ctx: dict[str, Any]) -> HttpResponse:

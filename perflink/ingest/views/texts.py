@@ -8,7 +8,9 @@ from typing import Any
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from perflink.ingest.choices import RuleSeverity
 from perflink.ingest.files import FileProblem
+from perflink.ingest.plausibility import Rule
 
 _REASONS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^required, but empty$"), _("required, but empty")),
@@ -31,6 +33,30 @@ _REASONS: list[tuple[re.Pattern[str], Any]] = [
     (
         re.compile(r"^unknown requisition number '(?P<value>.*)'$"),
         _("unknown requisition number “%(value)s”"),
+    ),
+    (
+        re.compile(r"^too large for an amount"),
+        _("too large for an amount (at most 14 digits before the point)"),
+    ),
+    (re.compile(r"^below the minimum of (?P<minimum>.+)$"), _("below the minimum of %(minimum)s")),
+    (
+        re.compile(r"^in the future \(after (?P<limit>[\d: -]+) Beijing time\)$"),
+        _("in the future (after %(limit)s Beijing time)"),
+    ),
+    (re.compile(r"^in the future \(after (?P<limit>[\d-]+)\)$"), _("in the future (after %(limit)s)")),
+    (
+        re.compile(
+            r"^more than (?P<factor>\d+)× the usual (?P<usual>[\d.]+) for its (?P<by>.+) "
+            r"\(median of (?P<n>\d+) stored records\)$"
+        ),
+        _("more than %(factor)s× the usual %(usual)s for its %(by)s (median of %(n)s stored records)"),
+    ),
+    (
+        re.compile(
+            r"^more than (?P<factor>\d+)× the usual (?P<usual>[\d.]+) for its (?P<by>.+) "
+            r"\(median of (?P<n>\d+) rows of this delivery\)$"
+        ),
+        _("more than %(factor)s× the usual %(usual)s for its %(by)s (median of %(n)s rows of this delivery)"),
     ),
     (re.compile(r"^earlier than (?P<other>.+)$"), _("earlier than “%(other)s”")),
     (re.compile(r"^duplicate of row (?P<row>\d+)$"), _("duplicate of row %(row)s")),
@@ -57,12 +83,45 @@ _FILE_PROBLEMS: list[tuple[str, Any]] = [
 ]
 
 
+# What an outlier's "usual" is grouped by (plausibility.Rule.by, joined with " and ").
+_GROUPS: dict[str, Any] = {"unit": _("unit"), "unit and kind": _("unit and payment kind")}
+
+
 def reason_text(reason: str) -> str:
     for pattern, text in _REASONS:
         match = pattern.match(reason or "")
         if match:
-            return str(text) % match.groupdict() if match.groupdict() else str(text)
+            groups = match.groupdict()
+            if "by" in groups:
+                groups["by"] = str(_GROUPS.get(groups["by"], groups["by"]))
+            return str(text) % groups if groups else str(text)
     return reason
+
+
+def rule_text(rule: Rule, labels: dict[str, str]) -> str:
+    """A plausibility rule in words, its fields named by their labels."""
+    field = labels.get(rule.field, rule.field)
+    if rule.type == "minimum":
+        return gettext("%(field)s is at least %(minimum)s") % {"field": field, "minimum": rule.minimum}
+    if rule.type == "order":
+        other = labels.get(rule.other, rule.other)
+        return gettext("%(field)s is not earlier than %(other)s") % {"field": field, "other": other}
+    if rule.type == "not_future":
+        hours = int(rule.tolerance.total_seconds() // 3600)
+        return gettext("%(field)s is not later than the import plus %(hours)s h") % {
+            "field": field,
+            "hours": hours,
+        }
+    by = str(_GROUPS.get(" and ".join(rule.by), " and ".join(rule.by)))
+    return gettext("%(field)s is at most %(factor)s× the usual for its %(by)s") % {
+        "field": field,
+        "factor": rule.factor,
+        "by": by,
+    }
+
+
+def severity_text(severity: str) -> str:
+    return str(RuleSeverity(severity).label) if severity in RuleSeverity.values else severity
 
 
 def file_problem_text(problem: FileProblem) -> str:

@@ -2,17 +2,21 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from perflink.core.context import Actor, tenant_context
 from perflink.core.errors import DomainError
 from perflink.ingest.actions import IngestRejected, IngestReport, do_ingest, kind_spec, source_system_for
 from perflink.ingest.choices import Channel
 from perflink.ingest.cleaning import RULES
-from perflink.ingest.files import FileProblem, read_table
-from perflink.ingest.kinds import KINDS, MASTER_KINDS
+from perflink.ingest.files import FileProblem, Mapping, read_table
+from perflink.ingest.kinds import KINDS, MASTER_KINDS, KindSpec
 from perflink.ingest.models import ImportMapping
 from perflink.ingest.roster import RosterRejected, sync_roster
 from perflink.tenancy.models import Tenant
@@ -62,30 +66,46 @@ class Command(BaseCommand):
                 custom = saved.columns
             try:
                 mapping, chunks = read_table(options["file"], spec, custom)
-                report = do_ingest(
-                    spec,
-                    chunks,
-                    source=source_system_for(spec.kind, options.get("source")),
-                    channel=Channel.FILE,
-                    actor=actor,
-                    headers=mapping.fields,
-                    quarantine=options["quarantine"],
-                    dry_run=options["dry_run"],
-                    file_name=str(options["file"]),
-                    ignored_columns=mapping.ignored,
-                    progress=self._progress,
-                )
+                # One transaction around choosing the source system and the delivery, so a refused file or a
+                # dry run leaves no trace (not even a default source system created on first use).
+                with transaction.atomic():
+                    report = self._ingest(spec, mapping, chunks, actor, options)
             except FileProblem as exc:
                 raise CommandError(str(exc)) from exc
             except IngestRejected as exc:
                 self._print(exc.report, options)
                 raise CommandError(
-                    f"{exc.report.rejected} of {exc.report.total} rows rejected; nothing was written. "
-                    "Fix the rows listed above, or use --quarantine to import the valid rows."
+                    f"{Path(options['file']).name}: {exc.report.rejected} of {exc.report.total} rows rejected; "
+                    "nothing was written. Fix the rows listed above, or use --quarantine to import the valid rows."
                 ) from exc
             except DomainError as exc:
                 raise CommandError(exc.message) from exc
         self._print(report, options)
+
+    def _ingest(
+        self,
+        spec: KindSpec,
+        mapping: Mapping,
+        chunks: Iterator[pl.DataFrame],
+        actor: Actor,
+        options: dict[str, Any],
+    ) -> IngestReport:
+        report = do_ingest(
+            spec,
+            chunks,
+            source=source_system_for(spec.kind, options.get("source")),
+            channel=Channel.FILE,
+            actor=actor,
+            headers=mapping.fields,
+            quarantine=options["quarantine"],
+            dry_run=options["dry_run"],
+            file_name=str(options["file"]),
+            ignored_columns=mapping.ignored,
+            progress=self._progress,
+        )
+        if options["dry_run"]:
+            transaction.set_rollback(True)
+        return report
 
     def _progress(self, report: IngestReport) -> None:
         self.stderr.write(f"… {report.total:,} rows checked ({report.rejected:,} rejected)")
@@ -125,6 +145,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
             return
         w = self.stdout.write
+        spec = KINDS[report.kind]
+        labels = {f.name: f.label for f in spec.fields}
         state = (
             "DRY RUN, nothing written" if report.dry_run else ("written" if report.written else "NOT written")
         )
@@ -140,13 +162,29 @@ class Command(BaseCommand):
             w("  cleaning:")
             for rule, n in changed.items():
                 w(f"    {n:>8} cells  {RULES.get(rule, rule)}")
+        for name, n in report.rounded.items():
+            w(f"  {n} amounts rounded to the fen in “{labels.get(name, name)}”")
+        if report.findings:
+            w("  plausibility checks:")
+            for code, found in report.findings.items():
+                w(f"    {found['cells']:>8} cells  {code} ({found['severity']})")
         if report.ignored_columns:
             w(f"  ignored columns: {', '.join(report.ignored_columns)}")
+        where = f" in {report.file_name}" if report.file_name else ""
         if report.errors:
-            w(f"  errors ({report.error_count}):")
+            w(f"  errors{where} ({report.error_count}):")
             for e in report.errors[:50]:
                 w(f"    row {e['row']}, column “{e['column']}”, value {e['value']!r}: {e['reason']}")
             if report.error_count > 50:
                 w(f"    … and {report.error_count - 50} more (use --json for all of the first 1000)")
+        if report.warnings:
+            w(f"  warnings{where} ({report.warning_count} on {report.warned_rows} rows, which are accepted):")
+            for e in report.warnings[:50]:
+                w(
+                    f"    row {e['row']}, column “{e['column']}”, value {e['value']!r}: {e['reason']} "
+                    f"[{e['rule']}]"
+                )
+            if report.warning_count > 50:
+                w(f"    … and {report.warning_count - 50} more (use --json for all of the first 1000)")
         if report.quarantined and report.rejected and report.batch_id:
             w("  rejected rows saved; download them from the import history page")
