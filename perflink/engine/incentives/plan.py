@@ -229,6 +229,11 @@ class Plan:
             names.extend(o.input for o in (m.then, m.otherwise) if isinstance(o, BandTable))
         return tuple(dict.fromkeys(names))
 
+    def sources(self) -> tuple[str, ...]:
+        """The inputs the plan reads as the plan names them (``score``, ``linked:<metric>``, ``own:<metric>``):
+        :meth:`inputs` without the ``@cohort`` of a cohort component's column, in plan order."""
+        return tuple(dict.fromkeys(name.removesuffix(COHORT_SUFFIX) for name in self.inputs()))
+
 
 def _outcome_factors(outcome: Outcome | None) -> list[Decimal]:
     if outcome is None:

@@ -123,6 +123,7 @@ def test_given_a_cohort_component_when_listing_inputs_then_it_reads_the_cohort_c
     assert parsed.components[1].maturity is Maturity.COHORT
     assert parsed.components[2].maturity is Maturity.PROVISIONAL
     assert parsed.inputs() == ("score", f"{ATTAINMENT}@cohort", DEMAND)
+    assert parsed.sources() == ("score", ATTAINMENT, DEMAND)  # the metrics, as the plan names them
 
 
 def test_given_a_multiplier_with_zero_rule_when_parsed_then_the_message_names_the_path() -> None:
