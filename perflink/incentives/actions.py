@@ -192,7 +192,7 @@ def check_plan(definition: Mapping[str, Any]) -> None:
     except PlanError as exc:
         raise ValidationFailed(str(exc), field="definition") from None
     known = set(MetricDefinition.objects.filter(is_active=True).values_list("code", flat=True))
-    for name in plan.inputs():
+    for name in plan.sources():  # a cohort component reads its metric's matured cohort: the same metric
         code = name.partition(":")[2]
         if code and code not in known:
             raise ValidationFailed(

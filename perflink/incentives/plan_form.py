@@ -30,6 +30,16 @@ OPS = ("lt", "le", "gt", "ge")
 OP_SYMBOLS = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
 FACTOR_KINDS = ("ratio", "linear", "bands")
 OUTCOME_KINDS = ("fixed", "bands")
+# What a component does when its input is missing (the engine's ``missing``): left out and the other weights
+# scaled up (the default, as on scorecards), held at 100%, paid 0, or a fixed factor. A multiplier either does
+# not apply (leave_out: ×1) or takes a fixed factor.
+MISSING_RULES = ("leave_out", "hold", "zero", "factor")
+MULTIPLIER_MISSING_RULES = ("leave_out", "factor")
+DEFAULT_MISSING = "leave_out"
+# How a component reads a value over a forward-looking window: the period's own, provisional (暂估) and trued up
+# later (the default), or the cohort whose window closed in the period.
+MATURITIES = ("provisional", "cohort")
+DEFAULT_MATURITY = "provisional"
 MIN_BANDS = 2  # the engine's minimum: one bound and the open-ended rest
 # Where the form shows "weights must add up to 100": the total under the weights (no engine path names it).
 WEIGHTS = "components:weights"
@@ -39,6 +49,31 @@ _INDEX_KEY = re.compile(r"^(?P<list>[a-z_.\[\]0-9]*?[a-z_]+)\[(?P<i>\d+)\]\.")
 _NUMBER_NOISE = re.compile(r"[\s,，_]")
 
 State = dict[str, Any]
+
+
+# --- the choices the editor offers ----------------------------------------------------------------------------
+
+
+def missing_choices() -> list[tuple[str, str]]:
+    """What a component may do when its input is missing (DOMAIN.md §3a "Missing is not zero")."""
+    return [
+        ("leave_out", _("Leave out and scale the other weights up")),
+        ("hold", _("Count as 100%")),
+        ("zero", _("Count as 0")),
+        ("factor", _("A fixed factor…")),
+    ]
+
+
+def multiplier_missing_choices() -> list[tuple[str, str]]:
+    return [("leave_out", _("Does not apply (×1)")), ("factor", _("A fixed factor…"))]
+
+
+def maturity_choices() -> list[tuple[str, str]]:
+    """How a component reads a value whose window is still open (DOMAIN.md §3a "Maturity")."""
+    return [
+        ("provisional", _("Pay provisionally, settle the difference when it matures")),
+        ("cohort", _("Read the cohort whose window closed")),
+    ]
 
 
 # --- blank parts ------------------------------------------------------------------------------------------------
@@ -76,7 +111,9 @@ def blank_component(key: str = "") -> State:
         "source": "",
         "unit": "",
         "factor": blank_factor_rule(),
+        "missing_rule": DEFAULT_MISSING,
         "missing": "0",
+        "maturity": DEFAULT_MATURITY,
     }
 
 
@@ -88,6 +125,7 @@ def blank_multiplier(key: str = "") -> State:
         "when": {"input": "", "op": "le", "value": "", "unit": ""},
         "then": blank_outcome("bands"),
         "else": blank_outcome("fixed"),
+        "missing_rule": DEFAULT_MISSING,
         "missing": "1",
     }
 
@@ -146,8 +184,15 @@ def _bands_state(raw: Any) -> list[State]:
     return bands
 
 
-def _missing_state(raw: Any) -> str:
-    return _text(_get(_get(raw, "missing"), "factor"))
+def _missing_state(raw: Any, aside: str) -> tuple[str, str]:
+    """(rule, factor text) of a component's or multiplier's ``missing``; the factor of a rule that has none is
+    ``aside``, shown if the user switches to a fixed factor."""
+    missing = _get(raw, "missing")
+    if missing is None:
+        return DEFAULT_MISSING, aside
+    if isinstance(missing, Mapping) and "rule" in missing:
+        return _text(missing["rule"]), _text(missing.get("factor")) or aside
+    return "factor", _text(_get(missing, "factor"))
 
 
 def _factor_state(raw: Any) -> State:
@@ -176,6 +221,7 @@ def to_state(definition: Mapping[str, Any]) -> State:
     base = _get(definition, "base")
     components = []
     for raw in _list(_get(definition, "components")):
+        rule, factor = _missing_state(raw, "0")
         components.append(
             {
                 "key": _text(_get(raw, "key")),
@@ -184,12 +230,15 @@ def to_state(definition: Mapping[str, Any]) -> State:
                 "source": _text(_get(raw, "source")),
                 "unit": _text(_get(raw, "unit")),
                 "factor": _factor_state(_get(raw, "factor")),
-                "missing": _missing_state(raw),
+                "missing_rule": rule,
+                "missing": factor,
+                "maturity": _text(_get(raw, "maturity")) or DEFAULT_MATURITY,
             }
         )
     multipliers = []
     for raw in _list(_get(definition, "multipliers")):
         when = _get(raw, "when")
+        rule, factor = _missing_state(raw, "1")
         multipliers.append(
             {
                 "key": _text(_get(raw, "key")),
@@ -203,7 +252,8 @@ def to_state(definition: Mapping[str, Any]) -> State:
                 },
                 "then": _outcome_state(_get(raw, "then")),
                 "else": _outcome_state(_get(raw, "else")),
-                "missing": _missing_state(raw),
+                "missing_rule": rule,
+                "missing": factor,
             }
         )
     return {
@@ -251,6 +301,13 @@ def _posted_outcome(data: Mapping[str, Any], keys: list[str], prefix: str) -> St
     }
 
 
+def _posted_rule(data: Mapping[str, Any], at: str) -> str:
+    """The missing rule posted; a form that posts only a factor (before rules existed) means that factor."""
+    if f"{at}.missing.rule" in data:
+        return str(data[f"{at}.missing.rule"])
+    return "factor" if f"{at}.missing.factor" in data else DEFAULT_MISSING
+
+
 def from_post(data: Mapping[str, Any]) -> State:
     """The state the structured form posted (a QueryDict or a plain dict of field name -> text)."""
     keys = list(data.keys())
@@ -273,7 +330,9 @@ def from_post(data: Mapping[str, Any]) -> State:
                     },
                     "bands": _posted_bands(data, keys, f"{at}.factor.bands"),
                 },
+                "missing_rule": _posted_rule(data, at),
                 "missing": str(data.get(f"{at}.missing.factor", "")),
+                "maturity": str(data.get(f"{at}.maturity", DEFAULT_MATURITY)),
             }
         )
     multipliers = []
@@ -292,6 +351,7 @@ def from_post(data: Mapping[str, Any]) -> State:
                 },
                 "then": _posted_outcome(data, keys, f"{at}.then"),
                 "else": _posted_outcome(data, keys, f"{at}.else"),
+                "missing_rule": _posted_rule(data, at),
                 "missing": str(data.get(f"{at}.missing.factor", "")),
             }
         )
@@ -362,6 +422,15 @@ def _factor_rule(state: State) -> dict[str, Any]:
     return rule
 
 
+def _missing(rule: str, factor: str) -> dict[str, Any] | None:
+    """The engine's ``missing`` for a rule: none for the default (leave out), a factor, or the rule by name."""
+    if rule == DEFAULT_MISSING:
+        return None
+    if rule == "factor":
+        return {"factor": _number(factor)}
+    return {"rule": rule}
+
+
 def to_definition(state: State) -> dict[str, Any]:
     """The plan (the engine's JSON) the state says, with only the fields of the kinds chosen."""
     base: dict[str, Any] = {"kind": state["base"]["kind"]}
@@ -377,7 +446,11 @@ def to_definition(state: State) -> dict[str, Any]:
         }
         _put_optional(component, "unit", c["unit"], number=False)
         component["factor"] = _factor_rule(c["factor"])
-        component["missing"] = {"factor": _number(c["missing"])}
+        missing = _missing(c["missing_rule"], c["missing"])
+        if missing is not None:
+            component["missing"] = missing
+        if c["maturity"] != DEFAULT_MATURITY:
+            component["maturity"] = c["maturity"]
         components.append(component)
     definition: dict[str, Any] = {"base": base, "components": components}
     multipliers = []
@@ -394,7 +467,9 @@ def to_definition(state: State) -> dict[str, Any]:
         multiplier["then"] = _outcome(m["then"])
         if m["conditional"]:
             multiplier["else"] = _outcome(m["else"])
-        multiplier["missing"] = {"factor": _number(m["missing"])}
+        missing = _missing(m["missing_rule"], m["missing"])
+        if missing is not None:
+            multiplier["missing"] = missing
         multipliers.append(multiplier)
     if multipliers:
         definition["multipliers"] = multipliers
@@ -406,7 +481,8 @@ def to_definition(state: State) -> dict[str, Any]:
 def canonical(definition: Any) -> Any:
     """The plan as the form writes it, which the engine reads exactly as the original: JSON numbers as text
     (a float through its shortest repr, as the engine reads it), ``inclusive`` spelled out on bounded bands,
-    no empty list of multipliers."""
+    no empty list of multipliers, and no default spelled out (``missing: {"rule": "leave_out"}``, ``maturity:
+    "provisional"``)."""
 
     def walk(value: Any, key: str = "") -> Any:
         if isinstance(value, Mapping):
@@ -428,6 +504,14 @@ def canonical(definition: Any) -> Any:
     out = walk(definition)
     if out.get("multipliers") == []:
         del out["multipliers"]
+    for name in ("components", "multipliers"):
+        for part in out.get(name) or []:
+            if not isinstance(part, dict):
+                continue
+            if part.get("missing") == {"rule": DEFAULT_MISSING}:
+                del part["missing"]
+            if name == "components" and part.get("maturity") == DEFAULT_MATURITY:
+                del part["maturity"]
     return out
 
 
@@ -574,6 +658,12 @@ def _outcome_row(prefix: str, outcome: State) -> Row:
     )
 
 
+def _offered(choices: list[tuple[str, str]], value: str) -> list[tuple[str, str]]:
+    """The choices of a select, with a value it does not know (from JSON) kept as is, so the engine's message
+    about it shows on the field instead of the form silently picking another."""
+    return choices if any(v == value for v, _label in choices) else [*choices, (value, value)]
+
+
 def editor_view(state: State, spot: Spot | None = None) -> dict[str, Any]:
     """The state as rows of fields for the template, with the error (if any) on the field it names."""
     components = []
@@ -591,7 +681,11 @@ def editor_view(state: State, spot: Spot | None = None) -> dict[str, Any]:
                     "weight": F(f"{at}.weight", c["weight"]),
                     "source": F(f"{at}.source", c["source"]),
                     "unit": F(f"{at}.unit", c["unit"]),
+                    "missing_rule": F(f"{at}.missing.rule", c["missing_rule"]),
+                    "missing_rules": _offered(missing_choices(), c["missing_rule"]),
                     "missing": F(f"{at}.missing.factor", c["missing"]),
+                    "maturity": F(f"{at}.maturity", c["maturity"]),
+                    "maturities": _offered(maturity_choices(), c["maturity"]),
                     "factor": Row(
                         f"{at}.factor",
                         {
@@ -628,6 +722,8 @@ def editor_view(state: State, spot: Spot | None = None) -> dict[str, Any]:
                     ),
                     "then": _outcome_row(f"{at}.then", m["then"]),
                     "else": _outcome_row(f"{at}.else", m["else"]),
+                    "missing_rule": F(f"{at}.missing.rule", m["missing_rule"]),
+                    "missing_rules": _offered(multiplier_missing_choices(), m["missing_rule"]),
                     "missing": F(f"{at}.missing.factor", m["missing"]),
                 },
             )
@@ -739,6 +835,8 @@ def _word(name: str, parent: str) -> str:
         "source": pgettext("plan path", "input"),
         "unit": pgettext("plan path", "unit of measure"),
         "missing": pgettext("plan path", "when data is missing"),
+        "rule": pgettext("plan path", "rule"),
+        "maturity": pgettext("plan path", "maturity"),
         "when": pgettext("plan path", "condition"),
         "then": pgettext("plan path", "when the condition holds"),
         "else": pgettext("plan path", "otherwise"),

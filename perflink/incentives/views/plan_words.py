@@ -19,6 +19,8 @@ from perflink.engine.incentives.plan import (
     Fixed,
     FixedBase,
     Linear,
+    Maturity,
+    MissingRule,
     Outcome,
     Plan,
     Ratio,
@@ -51,6 +53,38 @@ def _effect(value: Decimal) -> str:
     if change < 0:
         return f"−{text.lstrip('-')}%"
     return "±0%"
+
+
+def missing_words(rule: MissingRule, factor: Decimal | None, *, multiplier: bool = False) -> str:
+    """What a component (or multiplier) does when its input is missing, as the plan states it."""
+    if rule is MissingRule.LEAVE_OUT:
+        if multiplier:
+            return gettext("does not apply (×1)")
+        return gettext("left out: the other weights scale up to 100%")
+    if rule is MissingRule.HOLD:
+        return gettext("counted as 100%")
+    if rule is MissingRule.ZERO:
+        return gettext("counted as 0")
+    assert factor is not None
+    return _factor(factor)
+
+
+def raw_missing_words(raw: Any, *, multiplier: bool = False) -> str:
+    """:func:`missing_words` for a plan's raw ``missing`` (a plan being edited, not yet parsed): absent means
+    left out."""
+    if raw is None:
+        return missing_words(MissingRule.LEAVE_OUT, None, multiplier=multiplier)
+    if isinstance(raw, Mapping) and "rule" in raw and raw["rule"] in {r.value for r in MissingRule}:
+        return missing_words(MissingRule(raw["rule"]), None, multiplier=multiplier)
+    factor = raw.get("factor") if isinstance(raw, Mapping) else None
+    return f"×{factor}"
+
+
+def maturity_words(maturity: Maturity) -> str:
+    """How a component reads a value whose window has not closed (DOMAIN.md §3a "Maturity")."""
+    if maturity is Maturity.COHORT:
+        return gettext("reads the cohort whose window closed in the period")
+    return gettext("an immature value is paid provisionally and settled by an adjustment when it matures")
 
 
 def _unit(unit: str) -> str:
@@ -152,7 +186,10 @@ def describe(
                 "bands": _band_rows(c.factor.bands, c.unit or units.get(c.source, ""), multiplier=False)
                 if isinstance(c.factor, Bands)
                 else [],
-                "missing": _factor(c.missing_factor) if c.missing_factor is not None else "",
+                "missing": missing_words(c.missing, c.missing_factor),
+                "missing_rule": c.missing.value,
+                "maturity": maturity_words(c.maturity),
+                "maturity_rule": c.maturity.value,
             }
         )
     multipliers = []
@@ -173,8 +210,9 @@ def describe(
                 "condition": condition,
                 "then": _outcome(m.then, labels, units),
                 "else": _outcome(m.otherwise, labels, units),
-                "missing": _factor(m.missing_factor),
-                "missing_effect": _effect(m.missing_factor),
+                "missing": missing_words(m.missing, m.missing_factor, multiplier=True),
+                "missing_rule": m.missing.value,
+                "missing_effect": "" if m.missing is MissingRule.LEAVE_OUT else _effect(m.missing_factor),
             }
         )
     return {
@@ -185,7 +223,7 @@ def describe(
         "floor": yuan(plan.floor),
         "cap": yuan(plan.cap) if plan.cap is not None else "",
         "pool": yuan(plan.pool) if plan.pool is not None else "",
-        "inputs": [labels.get(name, name) for name in plan.inputs()],
+        "inputs": [labels.get(name, name) for name in plan.sources()],
     }
 
 

@@ -36,6 +36,7 @@ from perflink.core.htmx import is_partial, render_page
 from perflink.incentives.choices import BonusRunStatus
 from perflink.incentives.models import IncentivePlan, PlanVersion
 from perflink.incentives.views.bonus import input_names, yuan
+from perflink.incentives.views.plan_words import raw_missing_words
 from perflink.incentives.whatif import (
     NO_RUN,
     NO_VERSION,
@@ -237,11 +238,10 @@ def quick_controls(definition: Any, names: dict[str, str], error: str = "") -> d
                 "label": multiplier.get("label") or multiplier.get("key") or path,
                 "condition": condition,
                 "branches": branches,
-                "missing": _control(
-                    f"{path}.missing.factor",
-                    missing.get("factor") if isinstance(missing, dict) else None,
-                    error=error,
-                ),
+                # Only a fixed factor has a box: a rule (or no `missing`: left out) is changed in the editor.
+                "missing": _control(f"{path}.missing.factor", missing.get("factor"), error=error)
+                if isinstance(missing, dict) and "factor" in missing
+                else None,
             }
         )
     out["limits"] = [
@@ -350,17 +350,17 @@ def plan_lines(definition: Any, names: dict[str, str]) -> list[dict[str, str]]:
     )
     for component in definition.get("components") or []:
         source = names.get(str(component.get("source")), component.get("source"))
-        missing = (component.get("missing") or {}).get("factor")
+        missing = raw_missing_words(component.get("missing"))
         lines.append(
             {
                 "label": f"{component.get('label') or component.get('key')} · {component.get('weight')}%",
                 "text": f"{source} {_factor_text(component.get('factor'))}; "
-                + gettext("without data ×%(factor)s") % {"factor": missing},
+                + gettext("without data: %(rule)s") % {"rule": missing},
             }
         )
     for multiplier in definition.get("multipliers") or []:
         when = multiplier.get("when")
-        missing = (multiplier.get("missing") or {}).get("factor")
+        missing = raw_missing_words(multiplier.get("missing"), multiplier=True)
         if isinstance(when, dict):
             source = names.get(str(when.get("input")), when.get("input"))
             op = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥"}.get(str(when.get("op")), when.get("op"))
@@ -374,7 +374,7 @@ def plan_lines(definition: Any, names: dict[str, str]) -> list[dict[str, str]]:
         lines.append(
             {
                 "label": str(multiplier.get("label") or multiplier.get("key")),
-                "text": f"{text}; " + gettext("without data ×%(factor)s") % {"factor": missing},
+                "text": f"{text}; " + gettext("without data: %(rule)s") % {"rule": missing},
             }
         )
     limits = [
