@@ -173,8 +173,9 @@ def make_plan(world: World, name: str = "财务部激励方案") -> Any:
 
 
 def make_bonus_runs(world: World) -> dict[str, Any]:
-    """Bonus runs of an HR plan for March 2026 in each state: draft, submitted, approved, published (needs
-    make_scores). The submitter and approver are other people than the test's principals."""
+    """Bonus runs of HR plans for March 2026 in each state: draft, submitted, approved, published (needs
+    make_scores), each of its own plan (hr-bonus, hr-bonus-submitted, …), since one plan and period has at most
+    one payable run. The submitter and approver are other people than the test's principals."""
     from perflink.core.context import Actor
     from perflink.incentives.actions import do_save_plan
     from perflink.incentives.bonus import (
@@ -189,18 +190,17 @@ def make_bonus_runs(world: World) -> dict[str, Any]:
         Actor("user", None, "approver@elsewhere"),
     )
     with tenant_context(world.tenant, SYSTEM):
-        plan = do_save_plan(
-            code="hr-bonus",
-            name="人力激励",
-            definition=FINANCE_PLAN,
-            valid_from=date(2026, 1, 1),
-            category="hr",
-            actor=SYSTEM,
-        ).plan
-        runs = {
-            state: do_run_bonus(plan, "2026-03", actor=SYSTEM)
-            for state in ("draft", "submitted", "approved", "published")
-        }
+        runs = {}
+        for state in ("draft", "submitted", "approved", "published"):
+            plan = do_save_plan(
+                code="hr-bonus" if state == "draft" else f"hr-bonus-{state}",
+                name="人力激励",
+                definition=FINANCE_PLAN,
+                valid_from=date(2026, 1, 1),
+                category="hr",
+                actor=SYSTEM,
+            ).plan
+            runs[state] = do_run_bonus(plan, "2026-03", actor=SYSTEM)
         for state in ("submitted", "approved", "published"):
             do_submit_bonus_run(runs[state], user=None, actor=submitter)
         for state in ("approved", "published"):

@@ -133,6 +133,7 @@ PLAIN_BODY_FIELDS = {
     "functional_metric", "business_metric", "rationale", "amount", "reason", "periods", "records",  # references inside records go by natural key: see test_pushed_records_cannot_name_…
     "title", "spec", "rule", "accept_within_working_days", "plan", "requisition", "text", "as_of",  # demands (the requisition by its number in the HR data)
     "opens_on", "closes_on", "questions", "scale", "respondent_roles", "threshold", "recurrence",  # a survey
+    "correction",  # a bonus run: whether it corrects the published run of its plan and period
     "units",  # a survey's answers: a unit the survey does not rate is refused (400) like any other
 }  # fmt: skip
 # Query-string parameters that are plain values (filters, paging), not references.
@@ -141,6 +142,7 @@ PLAIN_QUERY_PARAMS = {
     "limit", "offset", "action", "actor", "object_type", "date_from", "date_to", "domain", "period", "year",
     "level", "template", "metric", "as_of",
     "functional", "business", "controls", "by", "before_from", "before_to", "after_from", "after_to", "top",
+    "provisional",  # analytics: include months whose values have not matured
 }  # fmt: skip
 # Required query parameters of GET operations that list or analyse (plain values, not references).
 LIST_QUERIES: dict[str, dict[str, str]] = {
@@ -229,6 +231,7 @@ def metrics_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/api/v1/plans/validate"): {"definition": FINANCE_PLAN},
         ("post", "/api/v1/bonus-runs"): {"plan_id": plan_of(world), "period": "2026-03"},
         ("post", "/api/v1/bonus-runs/{bonus_run_id}/submit"): {},
+        ("post", "/api/v1/bonus-runs/{bonus_run_id}/discard"): {"reason": "重复"},
         ("post", "/api/v1/plans/{plan_id}/what-if"): {"definition": FINANCE_PLAN, "periods": ["2026-03"]},
         ("post", "/api/v1/plans/{plan_id}/bases"): {
             "records": [{"employee_no": world.staff.employee_no, "base": "12000.00", "valid_from": "2026-01-01"}],

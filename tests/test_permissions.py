@@ -346,7 +346,7 @@ def state_values(world: World, path: str) -> dict[str, Any]:
         return {}
     with tenant_context(world.tenant):
         runs = {run.status: run.pk for run in BonusRun.objects.all()}
-    if path.endswith("/submit"):
+    if path.endswith(("/submit", "/discard")):
         return {"bonus_run_id": runs["draft"]}
     if path.endswith(("/approve", "/return")):
         return {"bonus_run_id": runs["submitted"]}

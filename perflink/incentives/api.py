@@ -25,6 +25,7 @@ from perflink.incentives.bases import BasesRejected, bases_listed, rows_from_rec
 from perflink.incentives.bonus import (
     do_adjust_bonus,
     do_approve_bonus_run,
+    do_discard_bonus_run,
     do_publish_bonus_run,
     do_return_bonus_run,
     do_run_bonus,
@@ -39,6 +40,7 @@ from perflink.incentives.schemas import (
     BonusRunIn,
     BonusRunOut,
     DecisionIn,
+    DiscardIn,
     LinkDetailOut,
     LinkIn,
     LinkOut,
@@ -208,14 +210,33 @@ def list_bonus_runs(request: HttpRequest, period: str | None = None) -> QuerySet
 
 
 @router.post(
-    "/bonus-runs", response={200: BonusRunOut, **errors(400, 404)}, summary="Run a plan for a period"
+    "/bonus-runs",
+    response={200: BonusRunOut, **errors(400, 404, 409)},
+    summary="Run a plan for a period (a draft), or a correction of a published period",
+    description="A plan and period with a published run take only a correction run (`correction: true` and a "
+    "`reason`): it pays on the period's latest calculation and keeps only the differences to what was paid, "
+    "posted as adjustment entries on the published run when the correction is published. A regular run for such "
+    "a period answers 409 `already_published`.",
 )
 @requires("bonus.run")
 def start_bonus_run(request: HttpRequest, body: BonusRunIn) -> BonusRun:
     plan = IncentivePlan.objects.filter(pk=body.plan_id).first()
     if plan is None:
         raise NotFound("plan not found", field="plan_id")
-    return _run(do_run_bonus(plan, body.period, actor=current_actor()).pk)
+    run = do_run_bonus(
+        plan, body.period, actor=current_actor(), correction=body.correction, reason=body.reason
+    )
+    return _run(run.pk)
+
+
+@router.post(
+    "/bonus-runs/{bonus_run_id}/discard",
+    response={200: BonusRunOut, **errors(400, 404, 409)},
+    summary="Discard a draft (kept on record with its reason, never payable)",
+)
+@requires("bonus.run")
+def discard_bonus_run(request: HttpRequest, bonus_run_id: int, body: DiscardIn) -> BonusRun:
+    return do_discard_bonus_run(_run(bonus_run_id), reason=body.reason, actor=current_actor())
 
 
 @router.get("/bonus-runs/{bonus_run_id}", response={200: BonusRunOut, **errors(404)}, summary="A bonus run")

@@ -1,20 +1,6 @@
-"""Bonus runs: a plan's inputs resolved from the period's calculation run and the confirmed links, paid by the
-engine, stored with the statement.
-
-Inputs per person (documented for users in docs/incentives.md):
-
-* ``score``: the person's own total score in the run; without one (staff of a functional department are scored
-  as a unit), their unit's total;
-* ``own:<metric>``: the metric's value for the person, else for their unit, else for the nearest ancestor unit
-  that has one (a branch's finance department is measured on the branch's claims);
-* ``linked:<metric>``: the mean of the metric's values at the business units linked to the person's unit by a
-  **confirmed** link whose business outcome is that metric; missing without a confirmed link (the plan's
-  ``missing`` branch applies and the statement says so);
-* ``base`` (a plan whose base is ``per_person``): the person's imported base (人员基数, ``PlanBase``) in force at
-  the period's start; a run is refused, naming them, while anyone paid has none.
-
-The stored inputs frame also says where each value came from (``<input>.from``: the employee or unit whose value
-was used, or every linked business unit with its value), so a statement line leads to the records behind it.
+"""Bonus runs: a plan's inputs resolved from the period's calculation run alone (:mod:`.inputs`), paid by the
+engine, stored with the statement and as payout rows (:mod:`.payouts`); the approval workflow; one payable run per
+plan and period, and correction runs that post only the differences.
 """
 
 from __future__ import annotations
@@ -25,7 +11,7 @@ import json
 import time
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 import polars as pl
 from django.db import transaction
@@ -44,13 +30,23 @@ from perflink.engine.incentives import compute, parse_plan
 from perflink.engine.incentives.plan import FixedBase
 from perflink.engine.periods import Period
 from perflink.incentives.bases import bases_in_force
-from perflink.incentives.choices import BONUS_TRANSITIONS, BonusRunStatus
+from perflink.incentives.choices import BONUS_TRANSITIONS, PAYABLE_STATES, BonusRunKind, BonusRunStatus
+from perflink.incentives.inputs import SOURCE_DTYPE as SOURCE_DTYPE  # re-exported for callers
+from perflink.incentives.inputs import Resolver, population, source_column
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, PlanVersion
-from perflink.metrics.calc import confirmed_links
+from perflink.incentives.payouts import (
+    differences,
+    paid_so_far,
+    payout_frame,
+    person_totals,
+    write_adjustment_payout,
+    write_payouts,
+)
+from perflink.metrics.loader import with_ancestors
 from perflink.metrics.models import CalcRun
-from perflink.metrics.selectors import latest_run, run_frame, run_inputs
+from perflink.metrics.selectors import latest_run, run_inputs
 from perflink.notify.actions import do_publish_event
-from perflink.org.models import Employee, OrgUnit
+from perflink.org.models import Employee
 
 
 def version_for(plan: IncentivePlan, period: Period) -> PlanVersion:
@@ -61,171 +57,33 @@ def version_for(plan: IncentivePlan, period: Period) -> PlanVersion:
     return version
 
 
-# Where an input's value came from, per person: the subjects whose values were used (one for ``score`` and
-# ``own:``, each linked business unit for ``linked:``, with its value; null when nothing was found).
-SOURCE_DTYPE: Final = pl.List(pl.Struct({"level": pl.String, "subject_id": pl.Int64, "value": pl.Float64}))
-
-
-def source_column(name: str) -> str:
-    """The stored inputs column that says where input ``name`` came from: ``linked:claim_cycle_days.from``."""
-    return f"{name}.from"
-
-
 def resolve_inputs(plan_version: PlanVersion, calc: CalcRun, period: Period) -> pl.DataFrame:
-    """One row per person of the plan's population with every input the plan reads and where each came from
-    (:func:`source_column`); for a per-person base, ``base`` (the base in force at the period's start,
-    Decimal(18, 2)) and ``base.valid_from``. Raises :class:`MissingBases` when someone has no base."""
+    """One row per person of the plan's population with every input the plan reads, each with ``.from``,
+    ``.provisional``, ``.why`` and ``.cohort`` beside it (:mod:`perflink.incentives.inputs`); for a per-person
+    base, ``base`` (the base in force at the period's start, Decimal(18, 2)) and ``base.valid_from``. Raises
+    :class:`MissingBases` when someone has no base. Reads the calculation run alone (its org, values and links)."""
     plan = plan_version.plan
     definition = parse_plan(plan_version.definition)
     org = run_inputs(calc, ["employee", "unit"])
-    frame = _population(plan, period, org["employee"], org["unit"])
-    resolved = _resolve(definition.inputs(), frame, calc, org["unit"])
+    units = with_ancestors(org["unit"]) if "ancestors" not in org["unit"].columns else org["unit"]
+    frame = population(plan.unit_id, plan.category, plan.employment_type, period, org["employee"], units)
+    resolved = Resolver(calc, period, units).resolve(definition.inputs(), frame)
     out = frame.with_columns(
-        *(values.alias(name) for name, (values, _sources) in resolved.items()),
-        *(sources.alias(source_column(name)) for name, (_values, sources) in resolved.items()),
+        *(
+            got.get_column(column).alias(name + suffix)
+            for name, got in resolved.items()
+            for column, suffix in (
+                ("_value", ""),
+                ("_from", ".from"),
+                ("_prov", ".provisional"),
+                ("_why", ".why"),
+                ("_cohort", ".cohort"),
+            )
+        )
     ).drop("unit_id")
     if not isinstance(definition.base, FixedBase):
         out = _with_bases(plan, out, period)
     return out
-
-
-def _population(
-    plan: IncentivePlan, period: Period, employees: pl.DataFrame, units: pl.DataFrame
-) -> pl.DataFrame:
-    """``person_id, unit_id``: employees of the plan's unit subtree or unit category (and employment type),
-    employed during the period, as the calculation run saw the org."""
-    population = employees.join(
-        units.select(pl.col("id").alias("unit_id"), pl.col("category").alias("_category")),
-        on="unit_id",
-        how="left",
-    ).filter(
-        (pl.col("hire_date") < period.end)
-        & (pl.col("exit_date").is_null() | (pl.col("exit_date") >= period.start))
-    )
-    if plan.unit_id:
-        root = OrgUnit.objects.get(pk=plan.unit_id)
-        subtree = list(OrgUnit.objects.filter(path__startswith=root.path).values_list("pk", flat=True))
-        population = population.filter(pl.col("unit_id").is_in(subtree))
-    if plan.category:
-        population = population.filter(pl.col("_category") == plan.category)
-    if plan.employment_type:
-        population = population.filter(pl.col("employment_type") == plan.employment_type)
-    return population.select(pl.col("id").alias("person_id"), "unit_id")
-
-
-def _resolve(
-    names: Sequence[str], frame: pl.DataFrame, calc: CalcRun, units: pl.DataFrame
-) -> dict[str, tuple[pl.Series, pl.Series]]:
-    """Per input name: (its values, where each came from), in ``frame``'s row order (``person_id, unit_id``)."""
-    values = run_frame(calc, "values")
-    parents = units.select(pl.col("id").alias("unit_id"), "parent_id")
-    out: dict[str, tuple[pl.Series, pl.Series]] = {}
-    for name in names:
-        kind, _, code = name.partition(":")
-        if name == "score":
-            got = _score(frame, run_frame(calc, "totals"))
-        elif kind == "own":
-            got = _own(frame, values, parents, code)
-        elif kind == "linked":
-            got = _linked(frame, values, code)
-        else:
-            continue
-        out[name] = (got.get_column("_value"), got.get_column("_from").cast(SOURCE_DTYPE))
-    return out
-
-
-def _source(level: str, subject: str, value: str) -> pl.Expr:
-    """A one-element source list: the subject (level, id column) whose value (column) was used."""
-    return pl.concat_list(
-        pl.struct(
-            pl.lit(level).alias("level"),
-            pl.col(subject).cast(pl.Int64).alias("subject_id"),
-            pl.col(value).cast(pl.Float64).alias("value"),
-        )
-    )
-
-
-def _score(frame: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
-    """The person's own total score; without one (staff of a functional unit are scored as a unit), the unit's."""
-
-    def first(level: str, key: str, alias: str) -> pl.DataFrame:
-        return (
-            totals.filter(pl.col("level") == level)
-            .group_by("subject_id", maintain_order=True)
-            .agg(pl.col("score").cast(pl.Float64).first().alias(alias))
-            .rename({"subject_id": key})
-        )
-
-    got = frame.join(first("employee", "person_id", "_own"), on="person_id", how="left").join(
-        first("unit", "unit_id", "_unit"), on="unit_id", how="left"
-    )
-    return got.select(
-        pl.coalesce("_own", "_unit").alias("_value"),
-        pl.when(pl.col("_own").is_not_null())
-        .then(_source("employee", "person_id", "_own"))
-        .when(pl.col("_unit").is_not_null())
-        .then(_source("unit", "unit_id", "_unit"))
-        .alias("_from"),
-    )
-
-
-def _own(frame: pl.DataFrame, values: pl.DataFrame, parents: pl.DataFrame, code: str) -> pl.DataFrame:
-    metric = values.filter(pl.col("metric") == code)
-    by_person = metric.filter(pl.col("level") == "employee").select(
-        pl.col("subject_id").alias("person_id"), pl.col("value").alias("_p")
-    )
-    by_unit = metric.filter(pl.col("level") == "unit").select(pl.col("subject_id"), pl.col("value"))
-    got = frame.join(by_person, on="person_id", how="left")
-    # Walk up the tree a few levels until a unit with a value is found; remember which unit that was.
-    cursor = got.select("person_id", pl.col("unit_id").alias("_at"))
-    found = pl.DataFrame(schema={"person_id": pl.Int64, "_at": pl.Int64, "_u": pl.Float64})
-    for _step in range(6):
-        step = cursor.join(by_unit.rename({"subject_id": "_at", "value": "_u"}), on="_at", how="left")
-        found = pl.concat([found, step.filter(pl.col("_u").is_not_null()).select("person_id", "_at", "_u")])
-        cursor = (
-            step.filter(pl.col("_u").is_null())
-            .select("person_id", "_at")
-            .join(parents.rename({"unit_id": "_at"}), on="_at", how="left")
-            .select("person_id", pl.col("parent_id").alias("_at"))
-            .filter(pl.col("_at").is_not_null())
-        )
-        if cursor.is_empty():
-            break
-    got = got.join(found, on="person_id", how="left")
-    return got.select(
-        pl.coalesce("_p", "_u").alias("_value"),
-        pl.when(pl.col("_p").is_not_null())
-        .then(_source("employee", "person_id", "_p"))
-        .when(pl.col("_u").is_not_null())
-        .then(_source("unit", "_at", "_u"))
-        .alias("_from"),
-    )
-
-
-def _linked(frame: pl.DataFrame, values: pl.DataFrame, code: str) -> pl.DataFrame:
-    """The mean over the business units linked to the person's unit by a confirmed link with this outcome; every
-    such unit is a source, with its value (null when it has none: it does not count towards the mean)."""
-    links = (
-        confirmed_links()
-        .filter(pl.col("metric") == code)
-        .select(pl.col("functional_unit_id").alias("unit_id"), "business_unit_id")
-    )
-    metric = values.filter((pl.col("metric") == code) & (pl.col("level") == "unit")).select(
-        pl.col("subject_id").alias("business_unit_id"), pl.col("value").cast(pl.Float64)
-    )
-    linked = (
-        links.join(metric, on="business_unit_id", how="left")
-        .group_by("unit_id", maintain_order=True)
-        .agg(
-            pl.col("value").mean().alias("_value"),
-            pl.struct(
-                pl.lit("unit").alias("level"),
-                pl.col("business_unit_id").alias("subject_id"),
-                pl.col("value"),
-            ).alias("_from"),
-        )
-    )
-    return frame.join(linked, on="unit_id", how="left").select("_value", "_from")
 
 
 def _with_bases(plan: IncentivePlan, frame: pl.DataFrame, period: Period) -> pl.DataFrame:
@@ -267,12 +125,66 @@ class MissingBases(ValidationFailed):
         self.people = people
 
 
+def payable_run(plan: IncentivePlan, period_label: str, *, exclude: int | None = None) -> BonusRun | None:
+    """The plan's regular run for the period that is submitted, approved or published, if any."""
+    runs = BonusRun.objects.filter(
+        plan=plan, period=period_label, kind=BonusRunKind.REGULAR, status__in=PAYABLE_STATES
+    )
+    if exclude is not None:
+        runs = runs.exclude(pk=exclude)
+    return runs.order_by("-id").first()
+
+
+def _published(plan: IncentivePlan, period_label: str) -> BonusRun | None:
+    return BonusRun.objects.filter(
+        plan=plan, period=period_label, kind=BonusRunKind.REGULAR, status=BonusRunStatus.PUBLISHED
+    ).first()
+
+
+class AlreadyPublished(Conflict):
+    """A regular run for a plan and period that already has a published one: only a correction run may follow."""
+
+    def __init__(self, run: BonusRun) -> None:
+        super().__init__(
+            _(
+                "%(plan)s already has a published bonus run for %(period)s (run %(run)s). Paying the period again "
+                "would pay twice: start a correction run instead, which pays only the differences."
+            )
+            % {"plan": run.plan.name, "period": run.period, "run": f"#{run.pk}"},
+            code="already_published",
+            run=run.pk,
+        )
+        self.run = run
+
+
 def do_run_bonus(
-    plan: IncentivePlan, period_label: str, *, actor: Actor, timings: dict[str, float] | None = None
+    plan: IncentivePlan,
+    period_label: str,
+    *,
+    actor: Actor,
+    correction: bool = False,
+    reason: str = "",
+    timings: dict[str, float] | None = None,
 ) -> BonusRun:
-    """A draft bonus run of ``plan`` for a period, on the period's latest calculation run (never recomputed)."""
+    """A draft bonus run of ``plan`` for a period, on the period's latest calculation run (never recomputed).
+
+    Once the plan's period has a published run, only a correction run is accepted (``correction=True``, with a
+    reason): it pays on the latest calculation and keeps, as payout rows, only the differences against what the
+    published run and earlier published corrections paid; publishing it posts them as adjustment entries."""
     started = time.perf_counter()
     period = Period.parse(period_label)
+    published = _published(plan, period.label)
+    if correction:
+        if published is None:
+            raise ValidationFailed(
+                _("%(plan)s has no published run for %(period)s to correct: run it as a regular run.")
+                % {"plan": plan.name, "period": period.label},
+                field="period",
+            )
+        if not reason.strip():
+            raise ValidationFailed(_("Say why the published run is corrected."), field="reason")
+    elif published is not None:
+        raise AlreadyPublished(published)
     calc = latest_run(period.label)
     if calc is None:
         raise ValidationFailed(
@@ -288,11 +200,21 @@ def do_run_bonus(
         json.dumps([calc.fingerprint, version.pk, version.definition], sort_keys=True).encode()
         + engine_run.fingerprint({"inputs": frame.select(read)}).encode()
     ).hexdigest()
+    rows = payout_frame(plan_def, result.amounts)
+    if correction:
+        assert published is not None
+        rows = differences(rows, paid_so_far(published))
+    units = _units_of(calc, rows.get_column("person_id").unique().to_list())
     with transaction.atomic():
         run = BonusRun.objects.create(
+            plan=plan,
             plan_version=version,
             period=period.label,
             calc_run=calc,
+            kind=BonusRunKind.CORRECTION if correction else BonusRunKind.REGULAR,
+            corrects=published if correction else None,
+            reason=reason.strip()[:300],
+            difference=_sum(rows) if correction else None,
             fingerprint=digest,
             total=result.total,
             total_before_pool=result.total_before_pool,
@@ -302,18 +224,62 @@ def do_run_bonus(
             inputs=to_ipc(frame),
             created_by_label=actor.label[:150],
         )
+        write_payouts(run, rows, units)
         record_event(
-            "bonus.run",
+            "bonus.correct" if correction else "bonus.run",
             run,
             after={
                 "plan": plan.code,
                 "version": version.number,
                 "period": period.label,
+                "calc_run": calc.pk,
                 "total": result.total,
+                **(
+                    {"corrects": published.pk, "difference": run.difference, "reason": run.reason}
+                    if correction and published is not None
+                    else {}
+                ),
             },
         )
     if timings is not None:
         timings["bonus_s"] = time.perf_counter() - started
+    return run
+
+
+def _sum(rows: pl.DataFrame) -> Decimal:
+    return Decimal(str(rows.get_column("amount").sum())) if rows.height else Decimal("0.00")
+
+
+def _units_of(calc: CalcRun, people: Sequence[int]) -> dict[int, int | None]:
+    """Each person's unit as the calculation run saw the org."""
+    employees = run_inputs(calc, ["employee"])["employee"].filter(pl.col("id").is_in(list(people)))
+    return dict(
+        zip(employees.get_column("id").to_list(), employees.get_column("unit_id").to_list(), strict=True)
+    )
+
+
+def superseded_by(run: BonusRun) -> CalcRun | None:
+    """The newer calculation run of the period, when the bonus run's own was superseded by newer data."""
+    latest = latest_run(run.period)
+    return latest if latest is not None and latest.pk != run.calc_run_id else None
+
+
+def provisional_people(run: BonusRun) -> int:
+    """How many people the run pays provisionally (暂估) on at least one line."""
+    amounts = stored(run, "amounts")
+    return int(amounts.get_column("provisional").sum()) if "provisional" in amounts.columns else 0
+
+
+def do_discard_bonus_run(run: BonusRun, *, reason: str, actor: Actor) -> BonusRun:
+    """Discard a draft: it stays on record with its reason but can never be submitted or paid."""
+    if not reason.strip():
+        raise ValidationFailed(_("Say why the draft is discarded."), field="reason")
+    with transaction.atomic():
+        run = BonusRun.objects.select_for_update().get(pk=run.pk)
+        _move(run, BonusRunStatus.DISCARDED)
+        run.status_note = reason.strip()[:300]
+        run.save(update_fields=["status", "status_note"])
+        record_event("bonus.discard", run, after={"status": run.status, "reason": run.status_note})
     return run
 
 
@@ -336,8 +302,9 @@ def statement_sources(run: BonusRun, person_id: int) -> dict[str, Any]:
     of ``level, subject_id, value``: the employee or unit whose value was used, or every linked business unit);
     ``base_valid_from`` is the date the person's base took effect (per-person bases only).
 
-    Runs stored before sources were recorded get them worked out again from the run's calculation run (and, for
-    ``linked:`` inputs, today's confirmed links); ``recorded`` is then False.
+    ``why`` says why a missing input is missing, ``provisional`` lists the inputs read before they matured and
+    ``cohorts`` the cohort a ``@cohort`` input read. Runs stored before sources were recorded get them worked out
+    again from the run's calculation run (the links it stored); ``recorded`` is then False.
     """
     names = parse_plan(run.plan_version.definition).inputs()
     row = stored(run, "inputs").filter(pl.col("person_id") == person_id)
@@ -352,9 +319,20 @@ def statement_sources(run: BonusRun, person_id: int) -> dict[str, Any]:
             .select(pl.col("id").alias("person_id"), "unit_id")
         )
         if person.height:
-            for name, (_values, sources) in _resolve(missing, person, run.calc_run, org["unit"]).items():
-                found[name] = list(sources.to_list()[0] or [])
-    return {"inputs": found, "recorded": not missing, "base_valid_from": record.get("base.valid_from")}
+            resolver = Resolver(run.calc_run, Period.parse(run.period), org["unit"])
+            for name, got in resolver.resolve(missing, person).items():
+                found[name] = list(got.get_column("_from").to_list()[0] or [])
+    why = {name: record.get(f"{name}.why") for name in names if record.get(f"{name}.why")}
+    provisional = [name for name in names if record.get(f"{name}.provisional")]
+    cohorts = {name: record.get(f"{name}.cohort") for name in names if record.get(f"{name}.cohort")}
+    return {
+        "inputs": found,
+        "recorded": not missing,
+        "base_valid_from": record.get("base.valid_from"),
+        "why": why,
+        "provisional": provisional,
+        "cohorts": cohorts,
+    }
 
 
 # --- approval and publication -------------------------------------------------------------------------------
@@ -370,10 +348,63 @@ def _move(run: BonusRun, status: str) -> None:
     run.status = status
 
 
+def _check_payable(run: BonusRun) -> None:
+    """One regular run per plan and period on its way to payment; a correction must still match what was paid."""
+    if run.kind == BonusRunKind.REGULAR:
+        other = payable_run(run.plan, run.period, exclude=run.pk)
+        if other is not None and other.status == BonusRunStatus.PUBLISHED:
+            raise AlreadyPublished(other)
+        if other is not None:
+            raise Conflict(
+                _(
+                    "Run %(run)s of %(plan)s for %(period)s is already %(status)s: only one run per plan and "
+                    "period can be on its way to payment. Send it back to draft first, or discard this one."
+                )
+                % {
+                    "run": f"#{other.pk}",
+                    "plan": run.plan.name,
+                    "period": run.period,
+                    "status": BonusRunStatus(other.status).label,
+                },
+                code="payable_run_exists",
+                run=other.pk,
+            )
+        return
+    assert run.corrects is not None
+    expected = differences(
+        payout_frame(parse_plan(run.plan_version.definition), stored(run, "amounts")),
+        paid_so_far(run.corrects),
+    )
+    mine = pl.DataFrame(
+        list(
+            run.payouts.filter(adjustment__isnull=True).values_list(
+                "employee_id", "kind", "component", "amount"
+            )
+        ),
+        schema={
+            "person_id": pl.Int64,
+            "kind": pl.String,
+            "component": pl.String,
+            "amount": pl.Decimal(18, 2),
+        },
+        orient="row",
+    ).sort("person_id", "kind", "component")
+    if not expected.select(mine.columns).equals(mine):
+        raise Conflict(
+            _(
+                "Another correction of %(plan)s for %(period)s was published after this one was made, so its "
+                "differences are out of date. Discard it and start a new correction run."
+            )
+            % {"plan": run.plan.name, "period": run.period},
+            code="correction_outdated",
+        )
+
+
 def do_submit_bonus_run(run: BonusRun, *, user: Any, actor: Actor) -> BonusRun:
     with transaction.atomic():
         run = BonusRun.objects.select_for_update().get(pk=run.pk)
         _move(run, BonusRunStatus.SUBMITTED)
+        _check_payable(run)
         run.submitted_by = user if getattr(user, "pk", None) and isinstance(user, User) else None
         run.submitted_by_label = actor.label[:150]
         run.save(update_fields=["status", "submitted_by", "submitted_by_label"])
@@ -415,9 +446,12 @@ def do_publish_bonus_run(run: BonusRun, *, actor: Actor) -> BonusRun:
     with transaction.atomic():
         run = BonusRun.objects.select_for_update().get(pk=run.pk)
         _move(run, BonusRunStatus.PUBLISHED)
+        _check_payable(run)
         run.published_at = timezone.now()
         run.save(update_fields=["status", "published_at"])
         record_event("bonus.publish", run, after={"status": run.status, "total": run.total})
+        if run.kind == BonusRunKind.CORRECTION:
+            _post_corrections(run, actor)
         # Channels hear that the run is published, never the people's amounts.
         do_publish_event(
             "bonus.published",
@@ -427,6 +461,37 @@ def do_publish_bonus_run(run: BonusRun, *, actor: Actor) -> BonusRun:
             actor=actor,
         )
     return run
+
+
+def _post_corrections(run: BonusRun, actor: Actor) -> None:
+    """A published correction's differences, per person, as adjustment entries on the run it corrects (its
+    payout rows carry the detail per component)."""
+    assert run.corrects is not None
+    per_person = person_totals(run)
+    BonusAdjustment.objects.bulk_create(
+        [
+            BonusAdjustment(
+                tenant_id=run.tenant_id,
+                run=run.corrects,
+                employee_id=employee_id,
+                amount=amount,
+                reason=f"更正批次 #{run.pk}：{run.reason}"[:300],
+                by_label=actor.label[:150],
+                correction=run,
+            )
+            for employee_id, amount in sorted(per_person.items())
+            if amount != 0
+        ]
+    )
+    record_event(
+        "bonus.adjust",
+        run.corrects,
+        after={
+            "correction": run.pk,
+            "people": sum(1 for a in per_person.values() if a),
+            "amount": run.difference,
+        },
+    )
 
 
 def do_adjust_bonus(
@@ -450,6 +515,7 @@ def do_adjust_bonus(
         entry = BonusAdjustment.objects.create(
             run=run, employee=employee, amount=amount, reason=reason.strip()[:300], by_label=actor.label[:150]
         )
+        write_adjustment_payout(entry, _units_of(run.calc_run, [employee.pk]).get(employee.pk))
         record_event(
             "bonus.adjust",
             run,
@@ -459,9 +525,12 @@ def do_adjust_bonus(
 
 
 def payroll_rows(run: BonusRun) -> tuple[list[str], list[list[Any]]]:
-    """Employee number, name, amount (with adjustments), and each component, for payroll."""
+    """Employee number, name, amount (with adjustments), and each component, for payroll. A correction run's
+    rows are its differences only: what payroll pays (or recovers) on top of the published run."""
     if run.status not in (BonusRunStatus.APPROVED, BonusRunStatus.PUBLISHED):
         raise Conflict(_("Only an approved or published run goes to payroll."), code="bonus_state")
+    if run.kind == BonusRunKind.CORRECTION:
+        return _correction_payroll_rows(run)
     amounts = stored(run, "amounts")
     plan = parse_plan(run.plan_version.definition)
     keys = [component.key for component in plan.components]
@@ -487,6 +556,27 @@ def payroll_rows(run: BonusRun) -> tuple[list[str], list[list[Any]]]:
             ]
         )
     return header, rows
+
+
+def _correction_payroll_rows(run: BonusRun) -> tuple[list[str], list[list[Any]]]:
+    rows = list(
+        run.payouts.filter(adjustment__isnull=True)
+        .select_related("employee")
+        .order_by("employee__employee_no", "id")
+        .values_list("employee_id", "employee__employee_no", "employee__name", "component", "amount")
+    )
+    components: list[str] = list(dict.fromkeys(component for *_, component, _amount in rows))
+    header = ["工号 employee no", "姓名 name", "差额 difference"] + [
+        f"{component} 差额" for component in components
+    ]
+    people: dict[int, list[Any]] = {}
+    for employee_id, number, name, component, amount in rows:
+        line = people.setdefault(
+            employee_id, [number, name, Decimal("0.00")] + [Decimal("0.00")] * len(components)
+        )
+        line[2] += amount
+        line[3 + components.index(component)] += amount
+    return header, list(people.values())
 
 
 def payroll_xlsx(run: BonusRun) -> bytes:

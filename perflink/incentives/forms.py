@@ -126,6 +126,12 @@ class ReturnBonusRunForm(forms.Form):
     reason = forms.CharField(label=_("Why it goes back to draft"), max_length=300)
 
 
+class ReasonForm(forms.Form):
+    """Why a draft is discarded, or why a published run is corrected."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
 # --- incentive plans ----------------------------------------------------------------------------------------------
 
 PLAN_SORTS = ("code", "name", "versions", "valid_from", "last_run")

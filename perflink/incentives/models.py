@@ -10,7 +10,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from perflink.core.models import TenantOwned, TimeStamped
-from perflink.incentives.choices import BonusRunStatus, LinkStatus
+from perflink.incentives.choices import (
+    BonusRunKind,
+    BonusRunStatus,
+    LinkStatus,
+    PayoutKind,
+    PayoutStatus,
+)
 
 
 class Link(TenantOwned, TimeStamped):
@@ -117,15 +123,36 @@ class PlanVersion(TenantOwned):
 
 
 class BonusRun(TenantOwned):
-    """A plan's bonus for a period, built on that period's calculation run (draft until approved and published
-    by the next issue's workflow). Frames are stored as Arrow IPC like calculation runs."""
+    """A plan's bonus for a period, built on that period's calculation run alone (what it stored: values, links,
+    targets, definitions), so the same calculation always pays the same. Frames are stored as Arrow IPC like
+    calculation runs; what each person is paid is also stored as rows (:class:`BonusPayout`).
 
+    One regular run per plan and period may be submitted, approved or published; once one is published, later
+    changes are correction runs (``kind=correction``, ``corrects`` the published run) that post only the
+    differences as adjustment entries."""
+
+    plan = models.ForeignKey(IncentivePlan, on_delete=models.PROTECT, related_name="runs")
     plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="runs")
     period = models.CharField(_("period"), max_length=10, db_index=True)
     calc_run = models.ForeignKey("metrics.CalcRun", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=BonusRunKind.choices, default=BonusRunKind.REGULAR
+    )
+    corrects = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # A correction run: the sum of its differences (what it adds to, or takes from, the published run).
+    difference = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=BonusRunStatus.choices, default=BonusRunStatus.DRAFT
     )
+    status_note = models.CharField(max_length=300, blank=True)
     submitted_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -145,6 +172,21 @@ class BonusRun(TenantOwned):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("bonus run")
+        constraints = [
+            # The database itself refuses a second payable regular run for one plan and period.
+            models.UniqueConstraint(
+                fields=["tenant", "plan", "period"],
+                condition=models.Q(
+                    kind=BonusRunKind.REGULAR,
+                    status__in=[BonusRunStatus.SUBMITTED, BonusRunStatus.APPROVED, BonusRunStatus.PUBLISHED],
+                ),
+                name="bonus_one_payable_run",
+            )
+        ]
+
+    @property
+    def is_correction(self) -> bool:
+        return self.kind == BonusRunKind.CORRECTION
 
 
 class BonusAdjustment(TenantOwned):
@@ -156,10 +198,54 @@ class BonusAdjustment(TenantOwned):
     reason = models.CharField(_("reason"), max_length=300)
     by_label = models.CharField(max_length=150)
     at = models.DateTimeField(auto_now_add=True)
+    # Posted by a published correction run (its payout rows carry the detail), or entered by hand when null.
+    correction = models.ForeignKey(
+        BonusRun, null=True, blank=True, on_delete=models.PROTECT, related_name="posted_adjustments"
+    )
 
     class Meta:
         ordering = ["run_id", "id"]
         verbose_name = _("bonus adjustment")
+
+
+class BonusPayout(TenantOwned):
+    """One line of what a person is paid, as a plain row for payroll, BI tools and auditors to query in SQL.
+
+    A run writes, per person, a row per component and a row for each step from the components' subtotal to the
+    amount (multipliers, floor and cap, pool) where it changes the amount, so a person's rows add up to the
+    statement's amount to the fen. A correction run's rows are the differences against what the published run
+    and earlier corrections paid; an adjustment entered by hand is a row of the run it adjusts. What was paid
+    for a plan and period: the rows of its published runs."""
+
+    run = models.ForeignKey(BonusRun, on_delete=models.CASCADE, related_name="payouts")
+    period = models.CharField(_("period"), max_length=10)
+    employee = models.ForeignKey(
+        "org.Employee", verbose_name=_("employee"), on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(
+        "org.OrgUnit",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=PayoutKind.choices)
+    component = models.CharField(_("component"), max_length=60)
+    label = models.CharField(_("label"), max_length=120)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    status = models.CharField(_("status"), max_length=12, choices=PayoutStatus.choices)
+    adjustment = models.ForeignKey(
+        BonusAdjustment, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["run_id", "employee_id", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "period", "employee"]),
+            models.Index(fields=["run", "employee"]),
+        ]
+        verbose_name = _("payout line")
 
 
 class PlanBase(TenantOwned, TimeStamped):

@@ -107,11 +107,47 @@ class BonusRunOut(Schema):
     approved_by_label: str
     published_at: datetime | None
     created_at: datetime
+    kind: str = Field(
+        ..., description="regular, or correction (pays only the differences to a published run)"
+    )
+    corrects_id: int | None = Field(None, description="the published run a correction corrects")
+    reason: str = Field("", description="why a correction was made")
+    difference: Decimal | None = Field(None, description="a correction's total difference to what was paid")
+    status_note: str = Field("", description="why a draft was discarded")
+    provisional_people: int = Field(
+        0, description="people paid provisionally (暂估) on at least one line, trued up by a correction later"
+    )
+    superseded_by_calc_run_id: int | None = Field(
+        None, description="the period's newer calculation run, when this run's was superseded by newer data"
+    )
+
+    @staticmethod
+    def resolve_provisional_people(obj: Any) -> int:
+        from perflink.incentives.bonus import provisional_people
+
+        return provisional_people(obj)
+
+    @staticmethod
+    def resolve_superseded_by_calc_run_id(obj: Any) -> int | None:
+        from perflink.incentives.bonus import superseded_by
+
+        newer = superseded_by(obj)
+        return newer.pk if newer is not None else None
 
 
 class BonusRunIn(Schema):
     plan_id: int
     period: str = Field(..., max_length=10)
+    correction: bool = Field(
+        False,
+        description="a correction run for a period whose run is published: pays only the differences, posted as "
+        "adjustment entries on the published run when this one is published",
+    )
+    reason: str = Field("", max_length=300, description="why (required for a correction)")
+
+
+class DiscardIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=300)
 
 
 class ReturnIn(Schema):

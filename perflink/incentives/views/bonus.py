@@ -28,18 +28,23 @@ from perflink.core.htmx import render_page
 from perflink.engine.incentives import parse_plan
 from perflink.engine.incentives.plan import FixedBase
 from perflink.incentives.bonus import (
+    AlreadyPublished,
     do_approve_bonus_run,
+    do_discard_bonus_run,
     do_publish_bonus_run,
     do_return_bonus_run,
     do_run_bonus,
     do_submit_bonus_run,
+    provisional_people,
     statement,
     statement_sources,
     stored,
+    superseded_by,
 )
-from perflink.incentives.choices import BonusRunStatus
-from perflink.incentives.forms import BonusRunFilterForm, ReturnBonusRunForm, RunBonusForm
+from perflink.incentives.choices import BonusRunKind, BonusRunStatus
+from perflink.incentives.forms import BonusRunFilterForm, ReasonForm, ReturnBonusRunForm, RunBonusForm
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan
+from perflink.incentives.payouts import person_totals
 from perflink.metrics.models import MetricDefinition
 from perflink.metrics.selectors import run_frame
 from perflink.metrics.views.result_rows import fmt_number, with_unit
@@ -55,10 +60,14 @@ STATUS_BADGES = {
     BonusRunStatus.SUBMITTED: "badge-amber",
     BonusRunStatus.APPROVED: "badge-blue",
     BonusRunStatus.PUBLISHED: "badge-green",
+    BonusRunStatus.DISCARDED: "badge-outline",
 }
 # What each workflow button needs: the action's permission and the states it starts from.
 WORKFLOW: dict[str, tuple[str, tuple[str, ...]]] = {
     "submit": ("bonus.run", (BonusRunStatus.DRAFT,)),
+    "discard": ("bonus.run", (BonusRunStatus.DRAFT,)),
+    "rerun": ("bonus.run", (BonusRunStatus.DRAFT,)),
+    "correct": ("bonus.run", (BonusRunStatus.PUBLISHED,)),
     "approve": ("bonus.approve", (BonusRunStatus.SUBMITTED,)),
     "return": ("bonus.approve", (BonusRunStatus.SUBMITTED, BonusRunStatus.APPROVED)),
     "publish": ("bonus.approve", (BonusRunStatus.APPROVED,)),
@@ -118,6 +127,7 @@ def bonus_runs(request: HttpRequest) -> HttpResponse:
     may_run = can(request.user, "bonus.run")
     plans = _plan_choices() if may_run else []
     run_form = RunBonusForm(plans=plans)
+    published_run: BonusRun | None = None
     status = 200
     if request.method == "POST":
         if not may_run:
@@ -127,6 +137,9 @@ def bonus_runs(request: HttpRequest) -> HttpResponse:
             plan = IncentivePlan.objects.get(pk=run_form.cleaned_data["plan"])
             try:
                 run = do_run_bonus(plan, run_form.cleaned_data["period"], actor=current_actor())
+            except AlreadyPublished as exc:
+                run_form.add_error(None, exc.message)
+                published_run = exc.run
             except ValidationFailed as exc:
                 run_form.add_error("period" if exc.field == "period" else None, exc.message)
             else:
@@ -160,6 +173,7 @@ def bonus_runs(request: HttpRequest) -> HttpResponse:
         "statuses": BonusRunStatus.choices,
         "may_run": may_run,
         "run_form": run_form,
+        "published_run": published_run,
         "has_plans": bool(plans),
     }
     return render_page(
@@ -177,15 +191,23 @@ def allowed_steps(user: Any, run: BonusRun) -> set[str]:
     }
     if "approve" in steps and run.submitted_by_id is not None and run.submitted_by_id == user.pk:
         steps.discard("approve")  # the action refuses it anyway; the page says why instead
+    if run.kind == BonusRunKind.CORRECTION:
+        steps.discard("correct")  # a correction is corrected by a new correction of the published run
     return steps
 
 
 def _people(request: HttpRequest, run: BonusRun) -> dict[str, Any]:
     """The people the run pays, searched by name or number, paged, with their amount and adjustments."""
-    amounts = stored(run, "amounts")
-    paid = dict(
-        zip(amounts.get_column("person_id").to_list(), amounts.get_column("amount").to_list(), strict=True)
-    )
+    if run.is_correction:
+        # A correction pays its differences only: the people whose amount changed, by how much.
+        paid = person_totals(run)
+    else:
+        amounts = stored(run, "amounts")
+        paid = dict(
+            zip(
+                amounts.get_column("person_id").to_list(), amounts.get_column("amount").to_list(), strict=True
+            )
+        )
     q = request.GET.get("q", "").strip()
     people = visible_employees(request.user).filter(pk__in=list(paid)).select_related("unit__parent")
     if q:
@@ -212,7 +234,12 @@ def _people(request: HttpRequest, run: BonusRun) -> dict[str, Any]:
 
 
 def _run_page(
-    request: HttpRequest, run: BonusRun, *, status: int = 200, return_form: ReturnBonusRunForm | None = None
+    request: HttpRequest,
+    run: BonusRun,
+    *,
+    status: int = 200,
+    return_form: ReturnBonusRunForm | None = None,
+    reason_form: ReasonForm | None = None,
 ) -> HttpResponse:
     user = request.user
     steps = allowed_steps(user, run)
@@ -232,8 +259,13 @@ def _run_page(
             and run.submitted_by_id == user.pk
         ),
         "return_form": return_form or ReturnBonusRunForm(),
+        "reason_form": reason_form or ReasonForm(),
         "may_export": run.status in PAYROLL_STATES and can(user, "bonus.export"),
         "adjustment_count": run.adjustments.count(),
+        "superseded_by": superseded_by(run) if run.status != BonusRunStatus.DISCARDED else None,
+        "provisional_people": provisional_people(run),
+        "corrections": list(run.corrections.order_by("-id")) if not run.is_correction else [],
+        "difference": yuan(run.difference) if run.is_correction else None,
         **_people(request, run),
     }
     return render_page(
@@ -249,6 +281,15 @@ SUCCESS = {
     "return": pgettext_lazy("bonus run", "Sent back to draft."),
     "publish": pgettext_lazy(
         "bonus run", "Published: the run is locked; corrections are adjustment entries."
+    ),
+    "discard": pgettext_lazy("bonus run", "Draft discarded: it stays on record and is never paid."),
+    "rerun": pgettext_lazy(
+        "bonus run", "A new draft on the latest calculation run; the old draft was discarded."
+    ),
+    "correct": pgettext_lazy(
+        "bonus run",
+        "Correction run made: it pays only the differences, posted as adjustments on the published run once it is "
+        "approved and published.",
     ),
 }
 
@@ -269,8 +310,23 @@ def bonus_run(request: HttpRequest, bonus_run_id: int) -> HttpResponse:
         return render(request, "web/403.html", {"action": ACTIONS[action]}, status=403)
     user, actor = request.user, current_actor()
     return_form = None
+    reason_form = None
+    target = run
     try:
-        if step == "submit":
+        if step in ("discard", "rerun", "correct"):
+            reason_form = ReasonForm(request.POST)
+            if step == "rerun":
+                reason_form = ReasonForm({"reason": gettext("Run again on the latest calculation run")})
+            if not reason_form.is_valid():
+                return _run_page(request, run, status=400, reason_form=reason_form)
+            reason = reason_form.cleaned_data["reason"]
+            if step == "correct":
+                target = do_run_bonus(run.plan, run.period, actor=actor, correction=True, reason=reason)
+            else:
+                do_discard_bonus_run(run, reason=reason, actor=actor)
+                if step == "rerun":
+                    target = do_run_bonus(run.plan, run.period, actor=actor)
+        elif step == "submit":
             do_submit_bonus_run(run, user=user, actor=actor)
         elif step == "approve":
             do_approve_bonus_run(run, user=user, actor=actor)
@@ -285,6 +341,9 @@ def bonus_run(request: HttpRequest, bonus_run_id: int) -> HttpResponse:
         messages.error(request, exc.message)
         return _run_page(request, _visible_run(run.pk), status=403)
     except ValidationFailed as exc:
+        if reason_form is not None:
+            reason_form.add_error("reason" if exc.field == "reason" else None, exc.message)
+            return _run_page(request, run, status=400, reason_form=reason_form)
         form = return_form or ReturnBonusRunForm(request.POST)
         form.add_error("reason" if exc.field == "reason" else None, exc.message)
         return _run_page(request, run, status=400, return_form=form)
@@ -292,7 +351,7 @@ def bonus_run(request: HttpRequest, bonus_run_id: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("incentives:bonus_run", bonus_run_id=run.pk)
     messages.success(request, SUCCESS[step])
-    return redirect("incentives:bonus_run", bonus_run_id=run.pk)
+    return redirect("incentives:bonus_run", bonus_run_id=target.pk)
 
 
 # --- one person's statement ---------------------------------------------------------------------------------------

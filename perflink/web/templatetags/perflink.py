@@ -119,6 +119,8 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "bonus.return": _("Bonus run returned to draft"),
     "bonus.publish": _("Bonus run published"),
     "bonus.adjust": _("Bonus adjusted"),
+    "bonus.discard": _("Bonus run discarded"),
+    "bonus.correct": _("Correction run calculated"),
     "demand.raise": _("Demand raised"),
     "demand.accept": _("Demand accepted"),
     "demand.decline": _("Demand declined"),
