@@ -1,7 +1,7 @@
 """Plausibility rules per record kind and field, as data: what a value may not be (errors, the row is rejected)
 and what deserves a second look (warnings, the row is accepted and the finding kept with the batch).
 
-Pure: polars in, polars out, no Django. Four rule types:
+Pure: polars in, polars out, no database. Four rule types:
 
 - ``minimum``: a value below the rule's minimum (a negative amount);
 - ``order``: a time earlier than another time of the same record (paid before approved);
@@ -20,17 +20,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from perflink.core.instants import local_zone
 from perflink.ingest.kinds import KINDS, KindSpec
 
 Severity = Literal["error", "warning"]
 RuleType = Literal["minimum", "order", "not_future", "outlier"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")
 OFF = "off"  # an override that switches a rule off
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -209,12 +208,12 @@ def _condition(
     if rule.type == "order":
         earlier = value < pl.col(rule.other)
         return earlier, pl.lit(f"earlier than {labels.get(rule.other, rule.other)}")
-    # not_future: a date counts from its first moment in Beijing, an instant as it is.
+    # not_future: a date counts from its first moment in the tenant's zone (Beijing), an instant as it is.
     limit = now + rule.tolerance
     if frame.schema[rule.field] == pl.Date:
-        latest = limit.astimezone(BEIJING).date()
+        latest = limit.astimezone(local_zone()).date()
         return value > pl.lit(latest), pl.lit(f"in the future (after {latest.isoformat()})")
-    shown = limit.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    shown = limit.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
     return value > pl.lit(limit), pl.lit(f"in the future (after {shown} Beijing time)")
 
 
