@@ -225,13 +225,19 @@ def _evaluate(plan: Plan, read: pl.DataFrame) -> pl.DataFrame:
             for c in plan.components
         )
     )
-    lazy = lazy.with_columns(kept_total.alias("_kept_weight")).with_columns(
-        pl.when(pl.col(f"_k:{c.key}") & (pl.col("_kept_weight") > 0))
-        .then(_div_half_up(_int(_micro(c.weight) * 100 * MICRO), pl.col("_kept_weight")))
-        .otherwise(_int(0))
-        .alias(f"_w:{c.key}")
-        for c in plan.components
-    )
+    if any(c.missing is MissingRule.LEAVE_OUT for c in plan.components):
+        lazy = lazy.with_columns(kept_total.alias("_kept_weight")).with_columns(
+            pl.when(pl.col(f"_k:{c.key}") & (pl.col("_kept_weight") > 0))
+            .then(_div_half_up(_int(_micro(c.weight) * 100 * MICRO), pl.col("_kept_weight")))
+            .otherwise(_int(0))
+            .alias(f"_w:{c.key}")
+            for c in plan.components
+        )
+    else:  # nothing can be left out: the same weights, without dividing every row by 100
+        lazy = lazy.with_columns(
+            _int(100 * MICRO).alias("_kept_weight"),
+            *(_int(_micro(c.weight)).alias(f"_w:{c.key}") for c in plan.components),
+        )
     # Step 2c: each amount = base × effective weight% × factor, rounded half up to the fen once; 0 when left out.
     lazy = lazy.with_columns(
         pl.when(pl.col(f"_k:{c.key}"))
