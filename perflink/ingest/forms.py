@@ -9,10 +9,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from perflink.ingest.choices import BatchStatus, Channel
+from perflink.ingest.choices import BatchStatus, Channel, RuleSeverity
 from perflink.ingest.kinds import KINDS, MASTER_KINDS
 from perflink.ingest.mappings import MAX_NAME, mapping_targets
 from perflink.ingest.models import ImportMapping, SourceSystem
+from perflink.ingest.plausibility import RULES_BY_CODE
 
 ALL_KINDS = {**KINDS, **MASTER_KINDS}
 # Chinese labels come from the kind specs themselves (they are the words people use in their files).
@@ -168,3 +169,10 @@ class HealthFilterForm(forms.Form):
     sort = forms.ChoiceField(
         required=False, choices=[(s, s) for key in HEALTH_SORTS for s in (key, f"-{key}")]
     )
+
+
+class PlausibilityRuleForm(forms.Form):
+    """One rule's severity for the tenant (the rule's own severity removes the override)."""
+
+    rule = forms.ChoiceField(choices=[(code, code) for code in RULES_BY_CODE])
+    severity = forms.ChoiceField(choices=RuleSeverity.choices)

@@ -581,3 +581,29 @@ def test_given_a_claim_paid_at_the_moment_of_approval_when_checked_then_it_is_in
     )
     result = clean_frame(raw, KINDS["claim"], REFS, checks=Checks.default("claim", IMPORT_AT))
     assert result.errors.height == 0 and result.warnings.height == 0 and result.findings == {}
+
+
+def test_given_the_rules_page_when_an_admin_makes_a_rule_a_warning_then_it_is_saved_and_a_viewer_may_only_look(
+    world: World, client: Client
+) -> None:
+    client.force_login(world.users["performance_admin"])
+    page = client.get("/data/rules/").content.decode()
+    assert 'data-rule="claim.paid_at.order.approved_at" data-current="error"' in page
+    response = client.post("/data/rules/", {"rule": "payment.amount.minimum", "severity": "warning"})
+    assert response.status_code == 302
+    assert (
+        'data-rule="payment.amount.minimum" data-current="warning"'
+        in client.get("/data/rules/").content.decode()
+    )
+    with tenant_context(world.tenant):
+        assert list(PlausibilityOverride.objects.values_list("rule", "severity")) == [
+            ("payment.amount.minimum", "warning")
+        ]
+    viewer = Client()
+    viewer.force_login(world.users["auditor"])
+    assert viewer.get("/data/rules/").status_code == 200
+    assert (
+        viewer.post("/data/rules/", {"rule": "payment.amount.minimum", "severity": "off"}).status_code == 403
+    )
+    with tenant_context(world.tenant):
+        assert PlausibilityOverride.objects.get().severity == "warning"

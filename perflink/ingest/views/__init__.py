@@ -7,6 +7,15 @@ fragment.
 
 from perflink.ingest.views.batches import batch_detail, batch_rejected, batch_rollback, history
 from perflink.ingest.views.imports import import_file
+from perflink.ingest.views.rules import plausibility_rules
 from perflink.ingest.views.sources import sources
 
-__all__ = ["batch_detail", "batch_rejected", "batch_rollback", "history", "import_file", "sources"]
+__all__ = [
+    "batch_detail",
+    "batch_rejected",
+    "batch_rollback",
+    "history",
+    "import_file",
+    "plausibility_rules",
+    "sources",
+]
