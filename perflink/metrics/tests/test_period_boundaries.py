@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ from perflink.metrics.actions import do_calculate, do_recalculate_changed, do_sa
 from perflink.metrics.explain import explain
 from perflink.metrics.library import METRICS
 from perflink.metrics.models import CalcRun
-from perflink.metrics.selectors import run_frame
+from perflink.metrics.selectors import latest_run, run_frame
 from tests.factories import World, push
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -299,8 +299,12 @@ class GenPolicy:
     cancelled: bool
 
 
+# Claims, policies, and a correction: (index of a paid claim, its new paid_at) or None.
+type Scenario = tuple[list[GenClaim], list[GenPolicy], tuple[int, dt.datetime] | None]
+
+
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[list[GenClaim], list[GenPolicy]]:
+def scenarios(draw: st.DrawFn) -> Scenario:
     last, first = draw(st.sampled_from(TRANSITIONS))
     edges = boundary_instants(last, first)
     edge = st.sampled_from(edges)
@@ -342,7 +346,14 @@ def scenarios(draw: st.DrawFn) -> tuple[list[GenClaim], list[GenPolicy]]:
         )
         for _ in range(draw(st.integers(0, 3)))
     ]
-    return claims, policies
+    # Then one paid claim may be corrected to another edge (moved across the month change, perhaps).
+    movable = [i for i, c in enumerate(claims) if c.paid_at is not None]
+    move = None
+    if movable and draw(st.booleans()):
+        i = draw(st.sampled_from(movable))
+        floor = claims[i].approved_at or claims[i].reported_at
+        move = (i, draw(st.sampled_from([at for at in edges if at >= floor])))
+    return claims, policies, move
 
 
 def month_of(day: dt.date) -> str:
@@ -437,9 +448,10 @@ def engine_values(run: CalcRun) -> dict[tuple[str, str, int], tuple[float | None
     }
 
 
-def every_edge() -> tuple[list[GenClaim], list[GenPolicy]]:
+def every_edge() -> Scenario:
     """One claim paid, one closed and one reported on each edge of February 2028 → March 2028 and of
-    November → December 2026, by every spelling: the example that always runs."""
+    November → December 2026, by every spelling, and one correction across a month: the example that always
+    runs."""
     claims = []
     edges = boundary_instants((2028, 2), (2028, 3)) + boundary_instants((2026, 11), (2026, 12))
     for i, at in enumerate(edges):
@@ -459,7 +471,8 @@ def every_edge() -> tuple[list[GenClaim], list[GenPolicy]]:
             [dt.date(2028, 2, 28), dt.date(2028, 2, 29), dt.date(2028, 3, 1), dt.date(2026, 12, 1)]
         )
     ]
-    return claims, policies
+    # The claim paid at 23:59:59.999999 on 29 February 2028 is corrected to 07:59:59 on 1 March.
+    return claims, policies, (0, local(2028, 3, 1, 7, 59, 59))
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -469,7 +482,7 @@ def test_given_records_on_every_period_boundary_when_calculated_then_every_value
     claims_world, scenario
 ):
     world = claims_world
-    claims, policies = scenario
+    claims, policies, move = scenario
     handlers = [world.staff, world.agent]
     units = [world.sales_team, world.sales, world.hr]
     ancestors = [
@@ -477,29 +490,31 @@ def test_given_records_on_every_period_boundary_when_calculated_then_every_value
         [world.group.pk, world.sales.pk],
         [world.group.pk, world.hr.pk],
     ]
+
+    def record(i: int, c: GenClaim) -> dict[str, Any]:
+        return {
+            **claim(
+                world,
+                f"GEN-{i:03d}",
+                c.how,
+                reported_at=c.reported_at,
+                approved_at=c.approved_at,
+                paid_at=c.paid_at,
+                closed_at=c.closed_at,
+            ),
+            "handler": handlers[c.handler].employee_no,
+            "unit": units[c.unit].code,
+            "amount_paid": None if c.amount_paid is None else f"{float(c.amount_paid):.2f}",
+            **({"satisfaction": str(c.satisfaction)} if c.satisfaction is not None else {}),
+        }
+
+    def expected(label: str, claims: list[GenClaim]) -> dict[tuple[str, str, int], tuple[float | None, int]]:
+        people = [h.pk for h in handlers]
+        return oracle(claims, policies, Period.parse(label), people, people, ancestors)
+
     # Each example in its own savepoint, rolled back: examples never see each other's records or runs.
     with transaction.atomic():
-        push(
-            "claim",
-            [
-                {
-                    **claim(
-                        world,
-                        f"GEN-{i:03d}",
-                        c.how,
-                        reported_at=c.reported_at,
-                        approved_at=c.approved_at,
-                        paid_at=c.paid_at,
-                        closed_at=c.closed_at,
-                    ),
-                    "handler": handlers[c.handler].employee_no,
-                    "unit": units[c.unit].code,
-                    "amount_paid": None if c.amount_paid is None else f"{float(c.amount_paid):.2f}",
-                    **({"satisfaction": str(c.satisfaction)} if c.satisfaction is not None else {}),
-                }
-                for i, c in enumerate(claims)
-            ],
-        )
+        push("claim", [record(i, c) for i, c in enumerate(claims)])
         if policies:
             push(
                 "policy",
@@ -518,22 +533,26 @@ def test_given_records_on_every_period_boundary_when_calculated_then_every_value
                     for i, p in enumerate(policies)
                 ],
             )
-        months: set[str] = set()
-        for c in claims:
-            for at in (c.reported_at, c.approved_at, c.paid_at, c.closed_at):
-                if at is not None:
-                    months.add(month_of(at.astimezone(BEIJING).date()))
+        instants = [at for c in claims for at in (c.reported_at, c.approved_at, c.paid_at, c.closed_at)]
+        instants += [move[1]] if move else []
+        months = {month_of(at.astimezone(BEIJING).date()) for at in instants if at is not None}
         months |= {month_of(p.issued_on) for p in policies}
         months |= {month_of(Period.parse(m).end) for m in list(months)}  # and the month after each
         for label in sorted(months):
             run = do_calculate(label, actor=SYSTEM, as_of=AS_OF)
-            expected = oracle(
-                claims,
-                policies,
-                Period.parse(label),
-                [h.pk for h in handlers],
-                [h.pk for h in handlers],
-                ancestors,
-            )
-            assert engine_values(run) == expected, label
+            assert engine_values(run) == expected(label, claims), label
+
+        if move is not None:
+            # The source corrects one claim's payment time: the incremental recalculation reads the changed
+            # record for the months it reached and now reaches, and every month's latest run equals the oracle.
+            index, paid = move
+            claims = [*claims]
+            claims[index] = replace(claims[index], paid_at=paid)
+            push("claim", [record(index, claims[index])])
+            changed = ClaimRecord.objects.filter(external_id=f"GEN-{index:03d}").values_list("pk", flat=True)
+            do_recalculate_changed({"claim": list(changed)}, actor=SYSTEM, as_of=AS_OF)
+            for label in sorted(months):
+                latest = latest_run(label)
+                assert latest is not None
+                assert engine_values(latest) == expected(label, claims), f"{label} after the correction"
         transaction.set_rollback(True)
