@@ -68,7 +68,10 @@ def cohorts(request: HttpRequest, filters: Query[CohortsIn]) -> dict[str, Any]:
 @requires(ANALYTICS_ACTION)
 def before_after(request: HttpRequest, filters: Query[BeforeAfterIn]) -> dict[str, Any]:
     change = selectors.kpi_change(
-        filters.metric, (filters.before_from, filters.before_to), (filters.after_from, filters.after_to)
+        filters.metric,
+        (filters.before_from, filters.before_to),
+        (filters.after_from, filters.after_to),
+        provisional=filters.provisional,
     )
     return asdict(change)
 

@@ -6,7 +6,6 @@ The statistics stay in `stats` and `selectors`; this module only reshapes frames
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,8 +13,7 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
-from perflink.analytics import data, selectors, stats
-from perflink.engine.periods import Period
+from perflink.analytics import data, maturity, selectors, stats
 from perflink.incentives.models import BonusRun, Link
 from perflink.incentives.selectors import confirmed_links
 from perflink.metrics.selectors import run_frame
@@ -98,6 +96,9 @@ def trend() -> Trend:
     """The executive figures for each of the last 24 calculated months."""
     months = _last_months()
     paths = data.unit_paths()
+    # Months whose value is not final at the run's data date are left out (metric_values' default): a month's
+    # new agents are a retention figure only once their 90 days have passed, before that exits still to come
+    # are missing and the rate reads too high.
     values = data.metric_values([SUPPORT_METRIC, RETENTION_METRIC], months)
     support = _coarsest_mean(values.filter(pl.col("metric") == SUPPORT_METRIC), paths)
     retention = _coarsest_mean(values.filter(pl.col("metric") == RETENTION_METRIC), paths)
@@ -109,20 +110,17 @@ def trend() -> Trend:
             pl.col("level") == "unit", pl.col("status") == "scored", pl.col("attainment").is_not_null()
         )
         results = results.filter(pl.col("subject_id").is_in(list(business)))
+        # A target scored on a value that is not yet final (暂估) is not yet reached or missed.
+        if "metric" in results.columns:
+            results = results.filter(~pl.col("metric").is_in(sorted(maturity.immature_metrics(run))))
+        if "provisional" in results.columns:
+            results = results.filter(~pl.col("provisional").fill_null(False))
         attainment[run.period] = (
             float((results["attainment"].cast(pl.Float64) >= 100.0).mean()) * 100.0  # type: ignore[arg-type]
             if results.height
             else None
         )
     bonus = bonus_by_period()
-    # A month's new agents are a retention figure only once their 90 days have passed by the run's data date:
-    # before that, exits still to come are missing and the rate reads too high.
-    matured = {
-        run.period
-        for run in runs
-        if Period.parse(run.period).end - dt.timedelta(days=1) + dt.timedelta(days=data.WINDOW_DAYS)
-        <= run.as_of
-    }
 
     def at(series: dict[int, float], label: str, scale: float = 1.0) -> float | None:
         value = series.get(data.parse_period(label))
@@ -132,7 +130,7 @@ def trend() -> Trend:
         tuple(months),
         tuple(attainment.get(m) for m in months),
         tuple(at(support, m, 10.0) for m in months),
-        tuple(at(retention, m) if m in matured else None for m in months),
+        tuple(at(retention, m) for m in months),
         tuple(bonus.get(m) for m in months),
     )
 

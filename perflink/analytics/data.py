@@ -7,13 +7,16 @@ frame; months are numbered `year * 12 + month - 1` so they can be subtracted and
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 
+from perflink.analytics import maturity
 from perflink.ingest.models import (
     ClaimRecord,
     HireRecord,
@@ -22,6 +25,7 @@ from perflink.ingest.models import (
     PolicyRecord,
     TrainingRecord,
 )
+from perflink.metrics.catalogue import field_label
 from perflink.metrics.models import CalcRun
 from perflink.metrics.selectors import run_frame
 from perflink.org.models import OrgUnit
@@ -59,28 +63,59 @@ def latest_runs(periods: Iterable[str] | None = None) -> list[CalcRun]:
     return [latest[p] for p in sorted(latest)]
 
 
-def metric_values(codes: Iterable[str] | None = None, periods: Iterable[str] | None = None) -> pl.DataFrame:
-    """Unit-level values of metrics from the latest run of every calculated month:
-    columns metric, unit_id, period (month number), value."""
+def metric_values(
+    codes: Iterable[str] | None = None, periods: Iterable[str] | None = None, *, immature: bool = False
+) -> pl.DataFrame:
+    """Unit-level values of metrics from the latest run of every calculated month: columns metric, unit_id,
+    period (month number), value, provisional (the month's value was not final at the run's data date).
+
+    Months whose value of a metric is not yet final are left out unless ``immature`` (then kept, marked
+    provisional): see :mod:`perflink.analytics.maturity`."""
     wanted = list(codes) if codes is not None else None
     frames = []
     for run in latest_runs(periods):
         values = run_frame(run, "values").filter(pl.col("level") == "unit", pl.col("value").is_not_null())
         if wanted is not None:
             values = values.filter(pl.col("metric").is_in(wanted))
+        unfinished = sorted(maturity.immature_metrics(run))
+        flagged = pl.col("provisional").fill_null(False) if "provisional" in values.columns else pl.lit(False)
+        values = values.with_columns((flagged | pl.col("metric").is_in(unfinished)).alias("_provisional"))
+        if not immature:
+            values = values.filter(~pl.col("_provisional"))
         frames.append(
             values.select(
                 "metric",
                 pl.col("subject_id").alias("unit_id"),
                 pl.lit(parse_period(run.period), dtype=pl.Int64).alias("period"),
                 pl.col("value").cast(pl.Float64),
+                pl.col("_provisional").alias("provisional"),
             )
         )
     if not frames:
-        return pl.DataFrame(
-            schema={"metric": pl.String, "unit_id": pl.Int64, "period": pl.Int64, "value": pl.Float64}
-        )
+        return pl.DataFrame(schema=VALUES_SCHEMA)
     return pl.concat(frames)
+
+
+VALUES_SCHEMA: dict[str, type[pl.DataType]] = {
+    "metric": pl.String,
+    "unit_id": pl.Int64,
+    "period": pl.Int64,
+    "value": pl.Float64,
+    "provisional": pl.Boolean,
+}
+
+
+def immature_months(codes: Iterable[str], periods: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """Per metric, the calculated months (labels, oldest first) whose value was not final at their latest
+    run's data date: the months :func:`metric_values` leaves out by default."""
+    wanted = list(codes)
+    out: dict[str, list[str]] = {code: [] for code in wanted}
+    for run in latest_runs(periods):
+        unfinished = maturity.immature_metrics(run)
+        for code in wanted:
+            if code in unfinished:
+                out[code].append(run.period)
+    return out
 
 
 def unit_paths() -> dict[int, str]:
@@ -147,6 +182,65 @@ def claims_frame() -> pl.DataFrame:
         (local.dt.year().cast(pl.Int64) * 12 + local.dt.month().cast(pl.Int64) - 1).alias("period"),
         pl.col("unit_id").replace_strict(branch, default=None, return_dtype=pl.Int64).alias("branch_id"),
     )
+
+
+@dataclass(frozen=True)
+class MissingInput:
+    """Records of a kind that an analysis could not use because a field it needs is empty: "1,234 claims have
+    no payment time (赔付时间)"."""
+
+    kind: str  # record kind, e.g. "claim"
+    field: str  # the field's name, e.g. "paid_at"
+    label_zh: str  # the field's name in the import templates, e.g. 赔付时间
+    label_en: str  # e.g. "payment time"
+    rows: int  # records lacking it
+
+
+# The fields each record-level analysis needs, with their English names (the Chinese come from the import kinds).
+CLAIM_INPUTS = (
+    ("approved_at", "approval time"),
+    ("paid_at", "payment time"),
+    ("satisfaction", "satisfaction"),
+)
+INCIDENT_INPUTS = (("ended_at", "end time"),)
+HIRE_INPUTS = (("requisition", "requisition"), ("arrived_on", "arrival date"), ("employee", "employee"))
+
+
+def _missing(kind: str, model: type[Any], fields: Iterable[tuple[str, str]]) -> list[MissingInput]:
+    """Per needed field, how many of the kind's records lack it (fields no record lacks are left out)."""
+    counts = model.objects.aggregate(
+        **{name: Count("id", filter=Q(**{f"{name}__isnull": True})) for name, _label in fields}
+    )
+    return [
+        MissingInput(kind, name, field_label(kind, name), label, int(counts[name]))
+        for name, label in fields
+        if counts[name]
+    ]
+
+
+def claims_missing() -> list[MissingInput]:
+    return _missing("claim", ClaimRecord, CLAIM_INPUTS)
+
+
+def incidents_missing() -> list[MissingInput]:
+    return _missing("incident", IncidentRecord, INCIDENT_INPUTS)
+
+
+def hires_missing() -> list[MissingInput]:
+    return _missing("hire", HireRecord, HIRE_INPUTS)
+
+
+def hires_in_open_windows() -> int:
+    """New agents (hired through a requisition) whose 90-day window had not closed by the data's last day: not
+    missing, only not yet countable."""
+    as_of = data_as_of()
+    if as_of is None:
+        return 0
+    return HireRecord.objects.filter(
+        requisition__isnull=False,
+        arrived_on__gt=as_of - timedelta(days=WINDOW_DAYS),
+        employee__employment_type="agent",
+    ).count()
 
 
 # --- New agents -------------------------------------------------------------------------------------------

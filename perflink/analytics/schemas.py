@@ -15,12 +15,17 @@ Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 class EstimateOut(Schema):
     coef: float
     se: float
-    ci_low: float
+    ci_low: float = Field(..., description="low end of the interval at `level`")
     ci_high: float
-    p_value: float
+    p_value: float = Field(..., description="p-value of this coefficient alone (before any adjustment)")
     n_obs: int
     n_clusters: int
     df: int
+    level: float = Field(
+        0.95,
+        description="confidence level of the interval: 1 - 0.05 / tests, so that the interval excludes 0 exactly "
+        "when the verdict is significant (0.9875 for a lag chosen among 4)",
+    )
 
 
 class LagOut(Schema):
@@ -48,7 +53,9 @@ class ImpactResultOut(Schema):
     verdict: str = Field(..., description="significant, not_significant or too_few")
     reason: str
     lag: int | None = Field(None, description="months by which the lever leads the outcome (chosen by BIC)")
-    estimate: EstimateOut | None = Field(None, description="effect per unit of the lever, 95% interval")
+    estimate: EstimateOut | None = Field(
+        None, description="effect per unit of the lever, with its interval at the verdict's level"
+    )
     p_adjusted: float | None = Field(None, description="p-value x number of lags tried")
     elasticity: float | None
     pct_per_unit: float | None
@@ -74,6 +81,9 @@ class ImpactOut(Schema):
     sentence: SentenceOut
     unit_ids: list[int]
     periods: list[str] | None
+    immature: list[str] = Field(
+        [], description="calculated months left out: a metric's value was not yet final"
+    )
 
 
 class LinkImpactOut(ImpactOut):
@@ -143,6 +153,9 @@ class BeforeAfterIn(Schema):
     before_to: Month
     after_from: Month
     after_to: Month
+    provisional: bool = Field(
+        False, description="count months whose value is not yet final (暂估); by default they are left out"
+    )
 
 
 class BeforeAfterResultOut(Schema):
@@ -162,6 +175,12 @@ class BeforeAfterOut(Schema):
     before: list[str]
     after: list[str]
     result: BeforeAfterResultOut
+    immature: list[str] = Field(
+        [], description="months of the ranges whose value was not final at their run's data date"
+    )
+    provisional: bool = Field(
+        False, description="true when those months were counted (their figures are 暂估)"
+    )
 
 
 class SuggestionsIn(Schema):

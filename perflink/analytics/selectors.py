@@ -5,7 +5,7 @@ Read-only; every function runs in the current tenant's context.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -54,6 +54,7 @@ class PairImpact:
     sentence: stats.Sentence
     unit_ids: tuple[int, ...]
     periods: tuple[str, str] | None
+    immature: tuple[str, ...] = ()  # calculated months left out: a metric's value there is not yet final
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ class KpiChange:
     before: tuple[str, str]
     after: tuple[str, str]
     result: stats.BeforeAfter
+    # Months of the ranges whose value was not final at their run's data date: left out by default, or
+    # counted as provisional (暂估) when asked for.
+    immature: tuple[str, ...] = ()
+    provisional: bool = False
 
 
 def _ref(metric: MetricDefinition) -> MetricRef:
@@ -120,6 +125,42 @@ def wording(lever: MetricRef, outcome: MetricRef) -> stats.Wording:
     )
 
 
+# --- Naming what is missing when the answer is "too few data" ------------------------------------------------
+
+KIND_NOUNS = {
+    "claim": ("件赔案", "claims"),
+    "incident": ("起故障", "incidents"),
+    "hire": ("条入职记录", "hire records"),
+}
+
+
+def missing_reason(missing: list[data.MissingInput]) -> tuple[str, str]:
+    """("1,234 claims have no payment time (赔付时间)", "1,234 件赔案没有赔付时间") for the inputs records lack."""
+    en, zh = [], []
+    for m in missing:
+        noun_zh, noun_en = KIND_NOUNS.get(m.kind, ("条记录", "records"))
+        en.append(f"{m.rows:,} {noun_en} have no {m.label_en} ({m.label_zh})")
+        zh.append(f"{m.rows:,} {noun_zh}没有{m.label_zh}")
+    return "; ".join(en), "；".join(zh)
+
+
+def _with_reasons[R: (stats.RegressionResult, stats.ImpactResult)](result: R, en: str, zh: str) -> R:
+    """A too-few answer with what is missing added to its reason (other answers unchanged)."""
+    if result.verdict is not stats.Verdict.TOO_FEW or not en:
+        return result
+    return replace(
+        result,
+        reason=f"{result.reason}; {en}" if result.reason else en,
+        reason_zh=f"{result.reason_zh or result.reason}；{zh}" if (result.reason_zh or result.reason) else zh,
+    )
+
+
+def _with_missing[R: (stats.RegressionResult, stats.ImpactResult)](
+    result: R, missing: list[data.MissingInput]
+) -> R:
+    return _with_reasons(result, *missing_reason(missing))
+
+
 # --- 1. Impact of a link ----------------------------------------------------------------------------------
 
 
@@ -134,6 +175,8 @@ def pair_impact(functional: str, business: str, values: pl.DataFrame | None = No
         panel["x"].fill_null(np.nan).to_numpy(),
         panel["y"].fill_null(np.nan).to_numpy(),
     )
+    if result.verdict is stats.Verdict.TOO_FEW:
+        result = _with_reasons(result, *_panel_counts(f_ref, b_ref, panel))
     text = stats.sentence(
         result.verdict,
         result.estimate,
@@ -148,7 +191,23 @@ def pair_impact(functional: str, business: str, values: pl.DataFrame | None = No
         else None
     )
     units = tuple(int(u) for u in panel["unit_id"].unique().sort().to_list())
-    return PairImpact(f_ref, b_ref, result, text, units, periods)
+    unfinished = data.immature_months([functional, business])
+    immature = tuple(sorted({m for found in unfinished.values() for m in found}))
+    return PairImpact(f_ref, b_ref, result, text, units, periods, immature)
+
+
+def _panel_counts(f_ref: MetricRef, b_ref: MetricRef, panel: pl.DataFrame) -> tuple[str, str]:
+    """Which metric is short of unit-months (and which months were left out as not yet final)."""
+    nx, ny = int(panel["x"].is_not_null().sum()), int(panel["y"].is_not_null().sum())
+    both = int((panel["x"].is_not_null() & panel["y"].is_not_null()).sum())
+    en = f"{f_ref.name_en} has values in {nx:,} unit-months, {b_ref.name_en} in {ny:,}, both in {both:,}"
+    zh = f"{f_ref.name}有值的单位月 {nx:,} 个，{b_ref.name} {ny:,} 个，两者都有 {both:,} 个"
+    unfinished = data.immature_months([f_ref.code, b_ref.code])
+    months = sorted({m for found in unfinished.values() for m in found})
+    if months:
+        en += f"; {len(months)} months not yet final left out ({', '.join(months)})"
+        zh += f"；{len(months)} 个尚未满期的月份未计入（{'、'.join(months)}）"
+    return en, zh
 
 
 def link_impact(link: Link) -> PairImpact:
@@ -178,6 +237,9 @@ def claims_impact(controls: tuple[str, ...] = ("line", "branch", "month")) -> Re
         frame["satisfaction"].to_numpy(),
         frame["payment_days"].to_numpy(),
         {name: frame[columns[name]].to_numpy() for name in controls},
+    )
+    result = (
+        _with_missing(result, data.claims_missing()) if result.verdict is stats.Verdict.TOO_FEW else result
     )
     return RecordImpact(
         result,
@@ -223,6 +285,16 @@ def ttf_slope(agents: pl.DataFrame, outcome: str) -> RecordImpact:
     COHORT_SLOPE_MAX_DAYS."""
     sub = agents.filter(pl.col("time_to_fill") <= COHORT_SLOPE_MAX_DAYS)
     result = stats.regress(sub[outcome].cast(pl.Float64).to_numpy(), sub["time_to_fill"].to_numpy())
+    if result.verdict is stats.Verdict.TOO_FEW:
+        result = _with_missing(result, data.hires_missing())
+        waiting = data.hires_in_open_windows()
+        if waiting:
+            result = _with_reasons(
+                result,
+                f"{waiting:,} new agents arrived less than {data.WINDOW_DAYS} days before the data's last day and "
+                "are not counted yet",
+                f"{waiting:,} 名新人到岗未满 {data.WINDOW_DAYS} 天，暂不计入",
+            )
     text = stats.sentence(
         result.verdict,
         result.estimate,
@@ -283,18 +355,25 @@ def _month(label: str, field: str) -> int:
     return data.parse_period(label)
 
 
-def kpi_change(code: str, before: tuple[str, str], after: tuple[str, str]) -> KpiChange:
+def kpi_change(
+    code: str, before: tuple[str, str], after: tuple[str, str], *, provisional: bool = False
+) -> KpiChange:
     """A KPI's change between two ranges of months (inclusive labels 'YYYY-MM'), over the finest units where it
-    is computed and seen in both."""
+    is computed and seen in both. Months whose value is not yet final are left out (and named in the result),
+    unless ``provisional``: then they count, and the result says its figures are provisional."""
     ref = metric_ref(code, "metric")
     b0, b1 = _month(before[0], "before_from"), _month(before[1], "before_to")
     a0, a1 = _month(after[0], "after_from"), _month(after[1], "after_to")
     for start, end, field in ((b0, b1, "before_from"), (a0, a1, "after_from")):
         if start > end:
             raise ValidationFailed(_("A range must start on or before the month it ends."), field=field)
-    values = data.metric_values([code]).filter(
-        pl.col("period").is_between(b0, b1) | pl.col("period").is_between(a0, a1)
+    in_ranges = pl.col("period").is_between(b0, b1) | pl.col("period").is_between(a0, a1)
+    values = data.metric_values([code], immature=True).filter(in_ranges)
+    immature = tuple(
+        data.period_label(int(p)) for p in values.filter(pl.col("provisional"))["period"].unique().sort()
     )
+    if not provisional:
+        values = values.filter(~pl.col("provisional"))
     units = data.finest_units(values["unit_id"].unique().to_list(), data.unit_paths())
     values = values.filter(pl.col("unit_id").is_in(units))
     result = stats.before_after(
@@ -302,7 +381,15 @@ def kpi_change(code: str, before: tuple[str, str], after: tuple[str, str]) -> Kp
         values["value"].to_numpy(),
         values["period"].is_between(a0, a1).to_numpy(),
     )
-    return KpiChange(ref, before, after, result)
+    return KpiChange(ref, before, after, result, immature, provisional and bool(immature))
+
+
+def last_mature_month(codes: list[str]) -> str | None:
+    """The newest calculated month whose values of every one of ``codes`` are final (the default end of a
+    before/after comparison)."""
+    unfinished = {month for months in data.immature_months(codes).values() for month in months}
+    mature = [run.period for run in data.latest_runs() if run.period not in unfinished]
+    return mature[-1] if mature else None
 
 
 # --- 4. Link suggestions ----------------------------------------------------------------------------------
@@ -362,6 +449,8 @@ def outage_impact() -> PanelImpact:
         log_outcome=True,
         time_effects="period",
     )
+    if result.verdict is stats.Verdict.TOO_FEW:
+        result = _with_missing(result, data.incidents_missing())
     text = stats.sentence(
         result.verdict,
         result.estimate,

@@ -19,7 +19,7 @@ from scipy import stats as scipy_stats
 
 # --- Thresholds (stated once; docs/analytics.md repeats them) ---------------------------------------------
 
-ALPHA = 0.05  # two-sided significance level; intervals are 1 - ALPHA = 95%
+ALPHA = 0.05  # two-sided significance level; intervals are 1 - ALPHA = 95% (1 - ALPHA / tests when adjusted)
 LAGS = (0, 1, 2, 3)  # months by which the lever may lead the outcome
 MIN_UNITS = 5  # panel: units (clusters) with usable months
 MIN_PANEL_OBS = 60  # panel: unit-months in the common sample
@@ -48,6 +48,7 @@ class Estimate:
     n_obs: int
     n_clusters: int
     df: int
+    level: float = 1 - ALPHA  # the interval's confidence level, the verdict's: 1 - ALPHA / tests
 
 
 @dataclass(frozen=True)
@@ -237,12 +238,17 @@ def _ols(
     return _Fit(beta, cov, rss, df, g)
 
 
-def _estimate(fit: _Fit, column: int, n_obs: int) -> Estimate:
+def _estimate(fit: _Fit, column: int, n_obs: int, tests: int = 1) -> Estimate:
+    """The coefficient with its interval at the level of the test that decides the verdict: with a
+    Bonferroni adjustment over ``tests`` (the lags tried), the interval is at 1 - ALPHA / tests, so it excludes
+    zero exactly when the adjusted p-value is below ALPHA (a 95% interval beside a Bonferroni verdict could
+    exclude zero next to "not significant")."""
     coef = float(fit.beta[column])
     se = float(math.sqrt(max(fit.cov[column, column], 0.0)))
-    crit = float(t_ppf(1 - ALPHA / 2, fit.df))
+    alpha = ALPHA / max(tests, 1)
+    crit = float(t_ppf(1 - alpha / 2, fit.df))
     p = float(2 * t_sf(abs(coef / se), fit.df)) if se > 0 else 1.0
-    return Estimate(coef, se, coef - crit * se, coef + crit * se, p, n_obs, fit.n_clusters, fit.df)
+    return Estimate(coef, se, coef - crit * se, coef + crit * se, p, n_obs, fit.n_clusters, fit.df, 1 - alpha)
 
 
 # --- Panel impact -----------------------------------------------------------------------------------------
@@ -361,7 +367,7 @@ def panel_impact(
         )
     best = min(range(len(fits)), key=lambda i: fits[i][0].bic)
     lag_fit, fit, mean_x = fits[best]
-    est = _estimate(fit, 0, n_obs)
+    est = _estimate(fit, 0, n_obs, tests=len(lags))
     p_adj = min(1.0, est.p_value * len(lags))
     mean_y = float(np.exp(yy).mean()) if log_outcome else float(yy.mean())
     elasticity: float | None

@@ -170,6 +170,16 @@ def _num(value: Decimal | None, places: int = 2) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def shown_target(demand: Demand, key: str) -> Decimal | None:
+    """The target a progress figure is shown against: the one the demand's evaluation rule scores that measure
+    against (an arrival rate judged at 85%), else the measure's own from the spec (100% of the positions)."""
+    for component in (demand.rule or {}).get("components", []):
+        if component.get("measure") == key:
+            return component_target(demand.kind, demand.spec, component)
+    measure = MEASURES.get(demand.kind, {}).get(key)
+    return measure.target(demand.spec) if measure else None
+
+
 def key_figure(demand: Demand, progress: Progress | None) -> KeyFigure | None:
     """The one figure a card shows: arrivals against positions, pass rate, payment time, availability."""
     key = KEY_FIGURES.get(demand.kind)
@@ -182,7 +192,7 @@ def key_figure(demand: Demand, progress: Progress | None) -> KeyFigure | None:
         text = f"{_num(figure.value, 0)}/{demand.spec.get('positions')}"
         return KeyFigure(text, _("arrived in time"), figure.provisional)
     measure = MEASURES[demand.kind][key]
-    target = measure.target(demand.spec)
+    target = shown_target(demand, key)
     shown = "—" if figure.value is None else f"{_num(figure.value)}{measure.unit}"
     if target is not None:
         shown += f" / {_num(target)}{measure.unit}"
@@ -377,7 +387,7 @@ def figure_rows(demand: Demand, progress: Progress) -> list[dict[str, Any]]:
     rows = []
     for figure in progress.figures:
         measure = measures.get(figure.key)
-        target = measure.target(demand.spec) if measure else None
+        target = shown_target(demand, figure.key) if measure else None
         unit = figure.unit if figure.unit != "%" else "%"
         rows.append(
             {

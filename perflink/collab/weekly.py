@@ -10,6 +10,9 @@ demands, the calculation runs, the confirmed links and the surveys (reads only):
 * **open**: the demands still open at the end of the week, with their key figure of progress as of then;
 * **metrics**: the unit's metric values of the last six months with a calculation run (the company's: the top
   unit's), and **links**: the linked business units' values of the linked business metric (confirmed links);
+  a value not final at its run's data date (a 90-day window still open: :mod:`perflink.analytics.maturity`) is
+  stored with ``provisional`` true, takes no part in "latest" or "getting worse", and is shown only on request,
+  marked 暂估 (:func:`present`);
 * **surveys**: the latest support surveys rating the unit, through
   :func:`perflink.collab.surveys.unit_results` as a reader who does not manage surveys, so a unit below the
   anonymity threshold shows neither figures nor comments, whoever reads the report;
@@ -35,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from perflink.accounts.access import can, unit_scope_q
+from perflink.analytics.maturity import are_latest, immature_metrics, left_out_note
 from perflink.collab.choices import DemandKind, DemandStatus, EventKind
 from perflink.collab.models import (
     Demand,
@@ -132,6 +136,8 @@ class Sources:
 
     values: dict[str, pl.DataFrame | None] = field(default_factory=dict)
     runs: dict[str, int | None] = field(default_factory=dict)
+    # Per period, the metrics whose value was not final at the run's data date.
+    immature: dict[str, frozenset[str]] = field(default_factory=dict)
     links: pl.DataFrame | None = None
     definitions: dict[str, MetricDefinition] = field(default_factory=dict)
 
@@ -146,6 +152,7 @@ class Sources:
                     frame = None
             self.values[period] = frame
             self.runs[period] = run.pk if run is not None else None
+            self.immature[period] = immature_metrics(run) if run is not None else frozenset()
         return self.values[period]
 
     def link_frame(self) -> pl.DataFrame:
@@ -281,7 +288,8 @@ def demands_section(
 def _trend(
     sources: Sources, periods: list[str], unit_id: int, codes: Iterable[str] | None
 ) -> dict[str, list]:
-    """Per metric code, the unit's value per period (None where there is no run or no value)."""
+    """Per metric code, the unit's value per period (None where there is no run or no value), ``provisional``
+    where the value was not final at the run's data date."""
     out: dict[str, list[dict[str, Any]]] = {}
     wanted = None if codes is None else set(codes)
     for i, period in enumerate(periods):
@@ -298,15 +306,17 @@ def _trend(
             series[i] = {
                 "period": period,
                 "value": _text(row["value"]) if row["value"] is not None else None,
-                "provisional": bool(row.get("provisional")),
+                "provisional": bool(row.get("provisional"))
+                or row["metric"] in sources.immature.get(period, ()),
             }
     return out
 
 
 def _falling(series: list[dict[str, Any]], direction: str) -> tuple[str, str, str] | None:
-    """(from, to, period) when the latest value is worse than the one before it: lower, or higher for a metric
-    where lower is better (a fix time)."""
-    known = [p for p in series if p["value"] is not None]
+    """(from, to, period) when the latest final value is worse than the one before it: lower, or higher for a
+    metric where lower is better (a fix time). Provisional values are not compared: an unfinished window is
+    not a trend."""
+    known = [p for p in series if p["value"] is not None and not p.get("provisional")]
     if len(known) < 2:
         return None
     before, last = Decimal(known[-2]["value"]), Decimal(known[-1]["value"])
@@ -324,7 +334,10 @@ def _metric_row(sources: Sources, code: str, series: list[dict[str, Any]]) -> di
         "unit": definition.unit if definition else "",
         "direction": direction,
         "values": series,
-        "latest": next((p["value"] for p in reversed(series) if p["value"] is not None), None),
+        "latest": next(
+            (p["value"] for p in reversed(series) if p["value"] is not None and not p.get("provisional")),
+            None,
+        ),
         "falling": list(falling) if falling else None,
     }
 
@@ -567,10 +580,47 @@ def _label(choices: Any, value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
 
 
-def present(data: Mapping[str, Any]) -> dict[str, Any]:
+def _held_back(rows: list[dict[str, Any]], provisional: bool) -> tuple[list[dict[str, Any]], set[str]]:
+    """Metric rows with their values not yet final hidden (``held``), or kept and marked when ``provisional``;
+    and the months concerned."""
+    months: set[str] = set()
+    out = []
+    for row in rows:
+        values = []
+        for point in row.get("values", []):
+            unfinished = bool(point.get("provisional")) and point.get("value") is not None
+            if unfinished:
+                months.add(point["period"])
+            if unfinished and not provisional:
+                point = {**point, "value": None, "held": True}
+            values.append(point)
+        out.append({**row, "values": values})
+    return out, months
+
+
+def present(data: Mapping[str, Any], *, provisional: bool = False) -> dict[str, Any]:
     """The stored report with the labels of its codes in the reader's language (never stored: a snapshot reads
-    in whichever language it is opened)."""
+    in whichever language it is opened). Values not yet final are left out and the months named, unless
+    ``provisional``: then they are shown, marked 暂估."""
     out = dict(data)
+    metrics, months = _held_back(list(data.get("metrics", [])), provisional)
+    links, link_months = _held_back(list(data.get("links", [])), provisional)
+    out["metrics"], out["links"] = metrics, links
+    unfinished = sorted(months | link_months)
+    out["show_provisional"] = provisional
+    out["unfinished_months"] = unfinished
+    valued = [  # the months with any value: the current month, not yet calculated, is not "the latest"
+        period
+        for period in data.get("periods", [])
+        if any(
+            point["period"] == period and point.get("value") is not None
+            for row in [*data.get("metrics", []), *data.get("links", [])]
+            for point in row.get("values", [])
+        )
+    ]
+    out["maturity_note"] = left_out_note(
+        unfinished, latest=are_latest(unfinished, valued), included=provisional
+    )
 
     def labelled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [

@@ -58,6 +58,8 @@ def sheets(report: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[An
         [_("Open at the end of the week"), counts["open"]],
         [_("Items for the meeting"), len(report["meeting"])],
     ]
+    if report.get("maturity_note"):  # the months whose values are not final: left out, or shown as 暂估
+        summary.append([_("Months not yet final"), report["maturity_note"]])
     listed = []
     for key, label in (
         ("received", pgettext("weekly report", "Received")),

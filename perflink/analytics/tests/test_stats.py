@@ -196,3 +196,34 @@ def test_a_too_few_sentence_gives_its_reason_in_chinese_too() -> None:
     )
     assert "needs" not in text.zh and "至少需要" in text.zh
     assert result.reason in text.en
+
+
+def _weak_panel(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    u, t = (a.ravel() for a in np.meshgrid(np.arange(8), np.arange(24), indexing="ij"))
+    x = rng.uniform(0.5, 3.0, u.size)
+    return u, t + 24_300, x, 4.0 - 0.05 * x + rng.normal(0, 0.2, u.size)
+
+
+def test_given_a_p_value_significant_alone_but_not_after_the_lag_search_then_the_interval_includes_zero():
+    # Seed 2: p = 0.021 for the chosen lag, 0.083 after adjusting for the 4 lags tried. A 95% interval would
+    # exclude 0 beside the verdict "not significant"; the interval is at the verdict's level (98.75%) instead.
+    result = stats.panel_impact(*_weak_panel(2))
+    est = result.estimate
+    assert stats.ALPHA / 4 < est.p_value < stats.ALPHA
+    assert result.verdict is stats.Verdict.NOT_SIGNIFICANT
+    assert est.level == pytest.approx(1 - stats.ALPHA / 4)
+    assert est.ci_low < 0 < est.ci_high
+    t95 = stats.t_ppf(1 - stats.ALPHA / 2, est.df)
+    assert est.coef + t95 * est.se < 0  # the old 95% interval: entirely below zero
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), effect=st.floats(-0.3, 0.3))
+def test_property_the_interval_excludes_zero_exactly_when_the_verdict_is_significant(seed, effect):
+    u, t, x, _y = _weak_panel(seed)
+    y = 4.0 + effect * x + np.random.default_rng(seed + 1).normal(0, 0.3, u.size)
+    result = stats.panel_impact(u, t, x, y)
+    est = result.estimate
+    excludes_zero = est.ci_low > 0 or est.ci_high < 0
+    assert excludes_zero == (result.verdict is stats.Verdict.SIGNIFICANT)

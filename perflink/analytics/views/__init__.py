@@ -16,7 +16,7 @@ from django.utils.translation import get_language, gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from perflink.accounts.access import can
-from perflink.analytics import dashboards, data, selectors, stats
+from perflink.analytics import dashboards, data, maturity, selectors, stats
 from perflink.analytics.views import charts
 from perflink.core.errors import ValidationFailed
 from perflink.core.htmx import is_partial, render_page
@@ -96,10 +96,16 @@ def verdict_ctx(verdict: stats.Verdict, sentence: stats.Sentence) -> dict[str, A
     }
 
 
+def level_text(level: float) -> str:
+    """A confidence level as the pages print it: 95%, 98.75%."""
+    return f"{level * 100:.4g}%"
+
+
 def estimate_ctx(estimate: stats.Estimate | None) -> dict[str, str] | None:
     if estimate is None:
         return None
     return {
+        "level": level_text(estimate.level),
         "coef": num(estimate.coef, 4),
         "ci_low": num(estimate.ci_low, 4),
         "ci_high": num(estimate.ci_high, 4),
@@ -132,7 +138,12 @@ def _impact_ctx(impact: selectors.PairImpact) -> dict[str, Any]:
     result = impact.result
     scatter = dashboards.scatter(impact.functional.code, impact.business.code, result)
     x_name, y_name = _metric_name(impact.functional), _metric_name(impact.business)
+    level = level_text(result.estimate.level if result.estimate else 1 - stats.ALPHA)
+    months = list(impact.immature)
+    latest = maturity.are_latest(months, [run.period for run in data.latest_runs()])
     return {
+        "maturity_note": maturity.left_out_note(months, latest=latest),
+        "interval_level": level,
         "impact": impact,
         "verdict": verdict_ctx(result.verdict, impact.sentence),
         "estimate": estimate_ctx(result.estimate) if result.verdict == stats.Verdict.SIGNIFICANT else None,
@@ -142,12 +153,14 @@ def _impact_ctx(impact: selectors.PairImpact) -> dict[str, Any]:
         "x_name": x_name,
         "y_name": y_name,
         "scatter": scatter,
-        "scatter_chart": charts.scatter_chart(scatter, f"{x_name} ({impact.functional.unit})", y_name),
+        "scatter_chart": charts.scatter_chart(
+            scatter, f"{x_name} ({impact.functional.unit})", y_name, level=level
+        ),
         "fitted_rows": (
             [
                 (gettext("Fitted effect"), scatter.line),
-                (gettext("95% CI, low"), scatter.low),
-                (gettext("95% CI, high"), scatter.high),
+                (gettext("%(level)s interval, low") % {"level": level}, scatter.low),
+                (gettext("%(level)s interval, high") % {"level": level}, scatter.high),
             ]
             if scatter.line
             else []
@@ -344,13 +357,21 @@ def cohorts(request: HttpRequest) -> HttpResponse:
                     "slope": None if slope is None else verdict_ctx(slope.result.verdict, slope.sentence),
                 }
             )
-        ctx.update(n_agents=result.n_agents, tables=tables, min_group=stats.MIN_GROUP)
+        ctx.update(
+            n_agents=result.n_agents,
+            tables=tables,
+            min_group=stats.MIN_GROUP,
+            waiting=data.hires_in_open_windows(),  # their windows are still open: not counted, not zero
+        )
     return render_page(request, "analytics/cohorts.html", "analytics/partials/cohorts_panel.html", ctx)
 
 
-def _default_ranges() -> tuple[tuple[str, str], tuple[str, str]]:
-    """The last 12 calculated months against the 12 before them (or halves of what there is)."""
-    months = [run.period for run in data.latest_runs()]
+def _default_ranges(codes: list[str]) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The last 12 matured months against the 12 before them (or halves of what there is): the ranges end at
+    the newest month whose values of every compared KPI are final, so an unfinished month is never read as a
+    result by default."""
+    last = selectors.last_mature_month(codes)
+    months = [run.period for run in data.latest_runs() if last is not None and run.period <= last]
     if len(months) >= 24:
         return (months[-24], months[-13]), (months[-12], months[-1])
     if len(months) >= 2:
@@ -360,17 +381,60 @@ def _default_ranges() -> tuple[tuple[str, str], tuple[str, str]]:
     return (today, today), (today, today)
 
 
+def _ba_row(change: selectors.KpiChange) -> dict[str, Any]:
+    r = change.result
+    name = _metric_name(change.metric)
+    return {
+        "code": change.metric.code,
+        "name": name,
+        "unit": change.metric.unit,
+        "verdict": {
+            "code": str(r.verdict),
+            "label": VERDICT_LABELS[r.verdict],
+            "badge": VERDICT_BADGES[r.verdict],
+            "reason": (r.reason_zh or r.reason) if _chinese() else r.reason,
+        },
+        "before": num(r.mean_before, 2),
+        "after": num(r.mean_after, 2),
+        "change": num(r.change, 2),
+        "ci_low": num(r.ci_low, 2),
+        "ci_high": num(r.ci_high, 2),
+        "p_value": p_text(r.p_value),
+        "n_units": r.n_units,
+        "immature": change.immature,
+        "provisional": change.provisional,
+        "chart": charts.before_after_chart(name, r.mean_before, r.mean_after)
+        if r.mean_before is not None and r.mean_after is not None
+        else None,
+    }
+
+
+def _maturity_note(codes: list[str], rows: list[dict[str, Any]], provisional: bool) -> str:
+    """One sentence naming the calculated months not final for some compared KPI (left out), or, with the
+    switch on, those of the ranges that were counted as provisional."""
+    if provisional:
+        months = sorted({m for row in rows for m in row["immature"]})
+    else:
+        months = sorted({m for found in data.immature_months(codes).values() for m in found})
+    latest = maturity.are_latest(months, [run.period for run in data.latest_runs()])
+    return maturity.left_out_note(months, latest=latest, included=provisional)
+
+
 @page(ACTION)
 @require_http_methods(["GET", "HEAD"])
 def before_after(request: HttpRequest) -> HttpResponse:
-    """The programme KPIs (and a metric the analyst adds) between two ranges of months."""
-    (b0, b1), (a0, a1) = _default_ranges()
+    """The programme KPIs (and a metric the analyst adds) between two ranges of months. Months not yet final
+    are left out unless the analyst includes them as provisional (``provisional=1``)."""
+    metric = request.GET.get("metric", "")
+    codes = [*PROGRAMME_KPIS, *([metric] if metric and metric not in PROGRAMME_KPIS else [])]
+    (b0, b1), (a0, a1) = _default_ranges(codes)
     form = {
         "before_from": request.GET.get("before_from") or b0,
         "before_to": request.GET.get("before_to") or b1,
         "after_from": request.GET.get("after_from") or a0,
         "after_to": request.GET.get("after_to") or a1,
-        "metric": request.GET.get("metric", ""),
+        "metric": metric,
+        "provisional": request.GET.get("provisional") in ("1", "on", "true"),
     }
     ctx = _base(
         request,
@@ -379,44 +443,20 @@ def before_after(request: HttpRequest) -> HttpResponse:
         metric_choices=_metric_choices((*selectors.FUNCTIONAL_DOMAINS, *selectors.BUSINESS_DOMAINS)),
     )
     if ctx["has_runs"]:
-        codes = [
-            *PROGRAMME_KPIS,
-            *([form["metric"]] if form["metric"] and form["metric"] not in PROGRAMME_KPIS else []),
-        ]
-        rows = []
+        rows: list[dict[str, Any]] = []
         try:
             for code in codes:
                 change = selectors.kpi_change(
-                    code, (form["before_from"], form["before_to"]), (form["after_from"], form["after_to"])
+                    code,
+                    (form["before_from"], form["before_to"]),
+                    (form["after_from"], form["after_to"]),
+                    provisional=form["provisional"],
                 )
-                r = change.result
-                name = _metric_name(change.metric)
-                rows.append(
-                    {
-                        "code": code,
-                        "name": name,
-                        "unit": change.metric.unit,
-                        "verdict": {
-                            "code": str(r.verdict),
-                            "label": VERDICT_LABELS[r.verdict],
-                            "badge": VERDICT_BADGES[r.verdict],
-                            "reason": (r.reason_zh or r.reason) if _chinese() else r.reason,
-                        },
-                        "before": num(r.mean_before, 2),
-                        "after": num(r.mean_after, 2),
-                        "change": num(r.change, 2),
-                        "ci_low": num(r.ci_low, 2),
-                        "ci_high": num(r.ci_high, 2),
-                        "p_value": p_text(r.p_value),
-                        "n_units": r.n_units,
-                        "chart": charts.before_after_chart(name, r.mean_before, r.mean_after)
-                        if r.mean_before is not None and r.mean_after is not None
-                        else None,
-                    }
-                )
+                rows.append(_ba_row(change))
         except ValidationFailed as exc:
             ctx["error"] = exc.message
         ctx["rows"] = rows
+        ctx["maturity_note"] = _maturity_note(codes, rows, form["provisional"])
     return render_page(
         request,
         "analytics/before_after.html",

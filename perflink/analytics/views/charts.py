@@ -27,7 +27,7 @@ def trend_chart(trend: dashboards.Trend) -> dict[str, Any]:
         "xAxis": {"type": "category", "data": list(trend.periods)},
         "yAxis": [
             {"type": "value", "name": "%", "max": 100, "min": 0},
-            {"type": "value", "name": gettext("yuan"), "splitLine": {"show": False}},
+            {"type": "value", "name": gettext("yuan"), "min": 0, "splitLine": {"show": False}},
         ],
         "series": [
             {
@@ -123,7 +123,7 @@ def link_graph(effects: Sequence[dashboards.LinkEffect], names: dict[int, str]) 
     }
 
 
-def scatter_chart(sc: dashboards.Scatter, x_name: str, y_name: str) -> dict[str, Any]:
+def scatter_chart(sc: dashboards.Scatter, x_name: str, y_name: str, *, level: str = "95%") -> dict[str, Any]:
     series: list[dict[str, Any]] = [
         {
             "type": "scatter",
@@ -136,8 +136,12 @@ def scatter_chart(sc: dashboards.Scatter, x_name: str, y_name: str) -> dict[str,
     if sc.line and sc.low and sc.high:
         series += [
             _segment(gettext("Fitted effect"), sc.line, "var(--red)", "solid", 2.5),
-            _segment(gettext("95% CI, low"), sc.low, "var(--amber)", "dashed", 1.5),
-            _segment(gettext("95% CI, high"), sc.high, "var(--amber)", "dashed", 1.5),
+            _segment(
+                gettext("%(level)s interval, low") % {"level": level}, sc.low, "var(--amber)", "dashed", 1.5
+            ),
+            _segment(
+                gettext("%(level)s interval, high") % {"level": level}, sc.high, "var(--amber)", "dashed", 1.5
+            ),
         ]
     return {
         "tooltip": {"trigger": "item"},
@@ -202,10 +206,13 @@ def interval_chart(
 def bars_chart(
     labels: Sequence[str], values: Sequence[float | None], name: str, *, y_name: str = ""
 ) -> dict[str, Any]:
+    """Bars whose value axis starts at 0 (a bar's length is its value: an axis starting at 48 makes 50 look
+    twice 49); negative values extend it below 0."""
+    low = min((v for v in values if v is not None), default=0.0)
     return {
         "legend": {"show": False},
         "xAxis": {"type": "category", "data": list(labels)},
-        "yAxis": {"type": "value", "name": y_name, "scale": True},
+        "yAxis": {"type": "value", "name": y_name, "scale": False, **({"min": 0} if low >= 0 else {})},
         "series": [{"type": "bar", "name": name, "data": list(values), "barMaxWidth": 36}],
     }
 

@@ -129,15 +129,17 @@ def weekly_list(request: HttpRequest) -> HttpResponse:
 
 
 def _report(request: HttpRequest, week: str) -> tuple[dict[str, Any], OrgUnit | None, Any]:
-    """The presented report, its unit and the stored snapshot (None: generated now from live data)."""
+    """The presented report, its unit and the stored snapshot (None: generated now from live data). Values not
+    yet final are shown, marked 暂估, only with ``?provisional=1``."""
     week_start = _week(week)
     unit = _unit(request.user, request.GET.get("unit"))
+    provisional = request.GET.get("provisional") == "1"
     stored = weekly.stored_report(week_start, unit)
     if stored is not None:
-        return weekly.present(stored.data), unit, stored
+        return weekly.present(stored.data, provisional=provisional), unit, stored
     if week_start > weekly.week_start_of(timezone.localdate()):
         raise NotFound("the week has not begun")
-    return weekly.present(weekly.weekly_report(week_start, unit)), unit, None
+    return weekly.present(weekly.weekly_report(week_start, unit), provisional=provisional), unit, None
 
 
 @page("demands.view")
@@ -148,12 +150,14 @@ def weekly_report_page(request: HttpRequest, week: str) -> HttpResponse:
         return _subscription(request, week)
     report, unit, stored = _report(request, week)
     query = f"?unit={unit.pk}" if unit is not None else ""
+    other = "" if report["show_provisional"] else "provisional=1"  # the switch's target
     ctx = {
         "report": report,
         "unit": unit,
         "stored": stored,
         "live": stored is None,
-        "query": query,
+        "query": query + (("&" if query else "?") + "provisional=1" if report["show_provisional"] else ""),
+        "switch_query": query + (("&" if query else "?") + other if other else ""),
         "subscribed": weekly.is_subscribed(request.user, unit),
         "may_generate": weekly.may_generate(request.user),
         "charts": [
