@@ -200,7 +200,14 @@ def test_given_a_claim_at_1_december_00_00_when_november_runs_then_november_neit
         "claim",
         [
             {
-                **claim(world, "DEC-1", reported_at=midnight, paid_at=midnight, closed_at=midnight),
+                **claim(
+                    world,
+                    "DEC-1",
+                    reported_at=midnight,
+                    approved_at=midnight,
+                    paid_at=midnight,
+                    closed_at=midnight,
+                ),
                 "amount_paid": "7000.00",
             }
         ],
