@@ -6,7 +6,8 @@ from typing import Any
 
 # DOMAIN.md §2.6: claims ↔ finance. 80% on the own scorecard, 20% tied to the claims cycle; if claims meets its
 # cycle target (≤ 2 days) the multiplier follows finance's payment time (≤ 1 day 120%, 1–2 days 100%, > 2 days
-# 80%), else −10%.
+# 80%), else −10%. A missing input follows the default rule (DOMAIN.md §3a, "missing is not zero"): a component
+# without data is left out and the other weights scale up; a multiplier without data does not apply (×1).
 FINANCE_PLAN: dict[str, Any] = {
     "base": {"kind": "fixed", "amount": "10000.00"},
     "components": [
@@ -16,7 +17,6 @@ FINANCE_PLAN: dict[str, Any] = {
             "weight": "80",
             "source": "score",
             "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
-            "missing": {"factor": "0"},
         },
         {
             "key": "claims",
@@ -27,7 +27,6 @@ FINANCE_PLAN: dict[str, Any] = {
                 "kind": "bands",
                 "bands": [{"upto": "2", "inclusive": True, "factor": "1"}, {"upto": None, "factor": "0"}],
             },
-            "missing": {"factor": "0"},
         },
     ],
     "multipliers": [
@@ -45,7 +44,6 @@ FINANCE_PLAN: dict[str, Any] = {
                 ],
             },
             "else": {"factor": "0.90"},
-            "missing": {"factor": "1.00"},
         },
     ],
     "floor": "0",
@@ -56,6 +54,8 @@ FINANCE_PLAN: dict[str, Any] = {
 # DOMAIN.md §2.6: 30% of HR's bonus tied to sales' new-hire attainment (the confirmed link of HR's time to fill to
 # the sales department's new-agent 3-month attainment), 20% on the points HR earned on collaboration demands
 # (demand_points: 100 points pay the full share), the rest on HR's own scorecard. A fixed base, like the finance plan.
+# The attainment is read for the cohort whose 90 days closed in the period (agents who arrived three months
+# earlier, DOMAIN.md §3a "maturity"), never for agents who arrived days ago.
 HR_PLAN: dict[str, Any] = {
     "base": {"kind": "fixed", "amount": "10000.00"},
     "components": [
@@ -65,7 +65,6 @@ HR_PLAN: dict[str, Any] = {
             "weight": "50",
             "source": "score",
             "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
-            "missing": {"factor": "0"},
         },
         {
             "key": "attainment",
@@ -73,7 +72,6 @@ HR_PLAN: dict[str, Any] = {
             "weight": "30",
             "source": "linked:new_agent_attainment_3m",
             "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
-            "missing": {"factor": "0"},
         },
         {
             "key": "demands",
@@ -81,7 +79,6 @@ HR_PLAN: dict[str, Any] = {
             "weight": "20",
             "source": "own:demand_points",
             "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
-            "missing": {"factor": "0"},
         },
     ],
     "floor": "0",

@@ -125,10 +125,10 @@ def test_what_if_runs_a_changed_plan_without_saving_and_shows_the_deltas(runs):
     from perflink.incentives.whatif import what_if
     from tests.factories import FINANCE_PLAN
 
-    # The HR unit has no score in the test world, so the plan in force pays 0 (its missing factor); the changed
-    # plan pays 80% of the base without a score.
+    # The HR unit has no score and no link in the test world, so the plan in force has no input to pay on (every
+    # component is left out: 0); the changed plan holds a missing score at factor 1, so it pays.
     richer = copy.deepcopy(FINANCE_PLAN)
-    richer["components"][0]["missing"]["factor"] = "1"
+    richer["components"][0]["missing"] = {"factor": "1"}
     before = BonusRun.objects.count()
     plan = made["draft"].plan_version.plan
     result = what_if(plan, richer, ["2026-03", "2026-02"])

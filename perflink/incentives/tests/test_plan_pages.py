@@ -196,7 +196,8 @@ def test_the_editor_shows_the_plan_as_fields_named_by_their_engine_paths(planned
     assert data["multipliers[0].then.bands[0].inclusive"] == "1"
     assert data["multipliers[0].then.bands[2].factor"] == "0.80"
     assert "multipliers[0].then.bands[2].upto" not in data  # the open-ended band has no bound
-    assert data["multipliers[0].else.factor"] == "0.90" and data["multipliers[0].missing.factor"] == "1.00"
+    # Without data the multiplier does not apply (the default rule, leave out: ×1).
+    assert data["multipliers[0].else.factor"] == "0.90" and data["multipliers[0].missing.factor"] == "1"
     assert data["based_on"] == "1"
     assert "≤" in body and "&lt;" in body and 'id="add-multiplier"' in body
 
