@@ -38,14 +38,15 @@ def finance_with_factors() -> dict[str, Any]:
     return plan
 
 
-def hr_with(missing: Any = ..., maturity: str | None = None) -> dict[str, Any]:
+def hr_with(missing: Any, maturity: str = "provisional") -> dict[str, Any]:
+    """The HR example with the attainment component's rules as given (``None``: no ``missing``, left out)."""
     plan = copy.deepcopy(HR_PLAN)
     component = plan["components"][ATTAINMENT]
-    if missing is None:
-        component.pop("missing", None)
-    elif missing is not ...:
+    component.pop("missing", None)
+    component.pop("maturity", None)
+    if missing is not None:
         component["missing"] = missing
-    if maturity is not None:
+    if maturity != "provisional":
         component["maturity"] = maturity
     return plan
 
@@ -78,11 +79,12 @@ def test_given_each_missing_rule_and_maturity_when_round_tripped_then_the_plan_c
 
 
 def test_given_the_defaults_spelled_out_when_canonical_then_they_read_as_the_plan_without_them() -> None:
-    spelled = hr_with({"rule": "leave_out"}, maturity="provisional")
+    spelled = hr_with({"rule": "leave_out"})
+    spelled["components"][ATTAINMENT]["maturity"] = "provisional"
     spelled["multipliers"] = [{**FINANCE_PLAN["multipliers"][0], "missing": {"rule": "leave_out"}}]
     plain = hr_with(None)
     plain["multipliers"] = [copy.deepcopy(FINANCE_PLAN["multipliers"][0])]
-    del plain["multipliers"][0]["missing"]
+    plain["multipliers"][0].pop("missing", None)
     assert plan_form.canonical(spelled) == plain
     assert plan_form.representable(spelled)
 
@@ -109,7 +111,7 @@ def test_given_a_form_posting_only_a_factor_when_read_then_that_factor_applies()
 
 def test_given_a_multiplier_left_out_when_a_factor_is_chosen_then_the_factor_kept_aside_is_written() -> None:
     plan = copy.deepcopy(FINANCE_PLAN)
-    del plan["multipliers"][0]["missing"]
+    plan["multipliers"][0].pop("missing", None)
     state = plan_form.to_state(plan)
     assert (state["multipliers"][0]["missing_rule"], state["multipliers"][0]["missing"]) == ("leave_out", "1")
     assert "missing" not in plan_form.to_definition(state)["multipliers"][0]
@@ -238,3 +240,29 @@ def test_what_if_states_each_rule_and_offers_a_factor_box_only_for_a_fixed_facto
     assert not any(name.endswith("missing.factor") for name in controls["names"])
     # A box posted anyway (an old page) changes nothing rather than failing.
     assert apply_controls(plan, {f"{PREFIX}multipliers[0].missing.factor": "0.5"}) == plan
+
+
+def test_a_change_of_rule_reads_as_the_rules_in_words_not_as_the_keys_that_spell_them() -> None:
+    from django.utils import translation
+
+    from perflink.incentives.views.plan_words import plan_changes
+
+    before = finance_with_factors()
+    after = copy.deepcopy(before)
+    after["components"][0]["missing"] = {"rule": "hold"}
+    del after["components"][1]["missing"]
+    after["components"][1]["maturity"] = "cohort"
+    with translation.override("en"):
+        changes = {change["key"]: change["values"] for change in plan_changes(before, after)}
+    assert changes["own"] == [{"field": "when data is missing", "old": "×0.00", "new": "counted as 100%"}]
+    assert {
+        "field": "when data is missing",
+        "old": "×0.00",
+        "new": "left out: the other weights scale up to 100%",
+    } in (changes["claims"])
+    assert {
+        "field": "maturity",
+        "old": "an immature value is paid provisionally and settled by an adjustment when it matures",
+        "new": "reads the cohort whose window closed in the period",
+    } in changes["claims"]
+    assert "claims_link" not in changes  # the multiplier did not change

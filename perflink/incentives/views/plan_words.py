@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext
@@ -74,10 +74,15 @@ def raw_missing_words(raw: Any, *, multiplier: bool = False) -> str:
     left out."""
     if raw is None:
         return missing_words(MissingRule.LEAVE_OUT, None, multiplier=multiplier)
-    if isinstance(raw, Mapping) and "rule" in raw and raw["rule"] in {r.value for r in MissingRule}:
-        return missing_words(MissingRule(raw["rule"]), None, multiplier=multiplier)
+    if isinstance(raw, Mapping) and "rule" in raw:
+        if raw["rule"] in set(MissingRule) - {MissingRule.FACTOR}:
+            return missing_words(MissingRule(raw["rule"]), None, multiplier=multiplier)
+        return str(raw["rule"])  # not a rule the engine knows: shown as written, the engine refuses it
     factor = raw.get("factor") if isinstance(raw, Mapping) else None
-    return f"×{factor}"
+    try:
+        return _factor(Decimal(str(factor)))
+    except (InvalidOperation, ValueError):
+        return f"×{factor}"
 
 
 def maturity_words(maturity: Maturity) -> str:
@@ -252,6 +257,19 @@ def _shown(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _in_words(part: Any, kind: str) -> Any:
+    """A component or multiplier with its rules for missing and immature data in words, so a change reads as
+    ``when data is missing: ×0.00 → counted as 100%`` rather than as the keys that spell it."""
+    if not isinstance(part, Mapping):
+        return part
+    out = dict(part)
+    out["missing"] = raw_missing_words(part.get("missing"), multiplier=kind == "multipliers")
+    if kind == "components":
+        raw = part.get("maturity") or Maturity.PROVISIONAL.value
+        out["maturity"] = maturity_words(Maturity(raw)) if raw in set(Maturity) else str(raw)
+    return out
+
+
 def plan_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The parts of a plan that differ between two versions (base, each component and multiplier by its code,
     floor, cap, pool), each with the values that changed in it."""
@@ -290,6 +308,8 @@ def plan_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[st
                 {"part": where, "key": key, "what": "added" if was is None else "removed", "values": []}
             )
             continue
+        if kind in ("components", "multipliers"):
+            was, now = _in_words(was, kind), _in_words(now, kind)
         flat_old, flat_new = (_flat(was), _flat(now)) if isinstance(now, Mapping) else ({"": was}, {"": now})
         values = []
         for leaf in [*flat_new, *(k for k in flat_old if k not in flat_new)]:
