@@ -607,3 +607,36 @@ def test_given_the_rules_page_when_an_admin_makes_a_rule_a_warning_then_it_is_sa
     )
     with tenant_context(world.tenant):
         assert PlausibilityOverride.objects.get().severity == "warning"
+
+
+def test_given_the_import_page_when_the_file_is_validated_then_the_report_shows_errors_warnings_and_checks(
+    world: World, import_time: datetime, client: Client
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(world.users["performance_admin"])
+    buf = io.StringIO()
+    csv.writer(buf).writerows([HEADERS, *june_claims(world)])
+    upload = SimpleUploadedFile(
+        "理赔-2026-06.csv", ("\ufeff" + buf.getvalue()).encode(), content_type="text/csv"
+    )
+    preview = client.post("/data/import/", {"step": "upload", "kind": "claim", "file": upload})["Location"]
+    token = preview.split("upload=")[1].split("&")[0]
+    data = {"upload": token, "kind": "claim", "mapping": "", "source": ""}
+    page = client.post("/data/import/", {"step": "validate", **data}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-outcome="invalid"' in page and 'data-error-total="2"' in page
+    assert (
+        'data-warning-total="2"' in page and 'data-row="7" data-rule="claim.amount_claimed.outlier"' in page
+    )
+    for code in EXPECTED_FINDINGS:
+        assert f'<tr data-rule="{code}">' in page
+    # Refused whole, nothing is written; with quarantine the batch keeps the two warnings.
+    refused = client.post(
+        "/data/import/", {"step": "commit", **data}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'data-outcome="rejected"' in refused
+    with tenant_context(world.tenant):
+        assert (Batch.objects.count(), ClaimRecord.objects.count(), SourceSystem.objects.count()) == (0, 0, 0)
+    client.post("/data/import/", {"step": "commit", "quarantine": "on", **data}, HTTP_HX_REQUEST="true")
+    with tenant_context(world.tenant):
+        assert Batch.objects.get().report["warning_count"] == 2 and ClaimRecord.objects.count() == 8
