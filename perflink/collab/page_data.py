@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from perflink.accounts.access import can
 from perflink.accounts.choices import Role
+from perflink.analytics.maturity import immature_metrics
 from perflink.collab.actions import may_evaluate, may_request, may_serve
 from perflink.collab.choices import (
     DEMAND_TRANSITIONS,
@@ -333,6 +334,8 @@ def requester_metrics(demand: Demand, today: dt.date) -> list[dict[str, Any]]:
     for period in _months_back(today, HISTORY_MONTHS + 1):
         run = latest_run(period)
         values: dict[str, Mapping[str, Any]] = {}
+        # A value whose window has not closed by the run's data date is marked 暂估, like the engine's own flag.
+        unfinished = immature_metrics(run) if run is not None else frozenset()
         if run is not None:
             try:
                 frame = run_frame(run, "values")
@@ -353,7 +356,8 @@ def requester_metrics(demand: Demand, today: dt.date) -> list[dict[str, Any]]:
                     {
                         "code": code,
                         "value": _metric_value(values.get(code)),
-                        "provisional": bool((values.get(code) or {}).get("provisional")),
+                        "provisional": bool((values.get(code) or {}).get("provisional"))
+                        or (code in unfinished and values.get(code) is not None),
                     }
                     for code in codes
                 ],

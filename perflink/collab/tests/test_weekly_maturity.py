@@ -75,3 +75,33 @@ def test_the_report_page_hides_unfinished_values_and_offers_the_switch(world, re
     shown = client.get("/collab/weekly/2026-W45/?provisional=1").content.decode()
     row = shown.split(f'<tr data-metric="{ATTAINMENT}">', 1)[1].split("</tr>", 1)[0]
     assert row.count("data-provisional") == 3 and "33.33" in row and "data-held" not in row
+
+
+def test_a_demand_page_marks_the_requesters_unfinished_months_provisional(world, report):
+    from perflink.collab.actions import do_raise_demand
+    from perflink.collab.page_data import requester_metrics
+    from perflink.core.context import Actor
+    from perflink.org.models import OrgUnit
+
+    head = world.users["unit_head"]
+    with tenant_context(world.tenant, SYSTEM):
+        team = OrgUnit.objects.get(code=f"{world.tenant.slug}-T4")
+        demand = do_raise_demand(
+            kind="recruitment",
+            title="营销5组补员",
+            requesting_unit=team,
+            serving_unit=world.hr,
+            spec={"positions": 3, "arrival_days": 20, "per_hire_target": "100000"},
+            user=head,
+            actor=Actor("user", head.pk, head.username),
+        )
+        latest = requester_metrics(demand, dt.date(2026, 11, 20))[0]["months"]  # Oct, Sep, Aug
+        earlier = requester_metrics(demand, dt.date(2026, 9, 20))[0]["months"]  # Aug, Jul, Jun
+
+    def flags(rows: list[dict[str, Any]]) -> dict[str, bool]:
+        return {
+            r["period"]: next(v for v in r["values"] if v["code"] == ATTAINMENT)["provisional"] for r in rows
+        }
+
+    assert flags(latest) == {"2026-10": True, "2026-09": True, "2026-08": True}
+    assert flags(earlier) == {"2026-08": True, "2026-07": False, "2026-06": False}
