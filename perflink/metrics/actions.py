@@ -18,6 +18,7 @@ from perflink.core.context import Actor
 from perflink.core.errors import Conflict, NotFound, ValidationFailed
 from perflink.engine import formula as formulas
 from perflink.engine.metrics import MetricError, parse_metric
+from perflink.engine.metrics.companions import has_companion
 from perflink.engine.periods import Period, PeriodError
 from perflink.engine.run import builtins_for
 from perflink.engine.scoring import RuleError, parse_rule
@@ -143,6 +144,13 @@ def _measured_for_units(code: str, definition: Mapping[str, Any]) -> bool:
         return False
 
 
+def _is_cohort_metric(code: str, definition: Mapping[str, Any]) -> bool:
+    try:
+        return has_companion(parse_metric(code, dict(definition), catalogue()))
+    except MetricError:
+        return False
+
+
 def check_items(items: Sequence[Mapping[str, Any]], level: str) -> list[dict[str, Any]]:
     """Validate a template version's items; the message names the item and the field."""
     if not items:
@@ -198,6 +206,17 @@ def check_items(items: Sequence[Mapping[str, Any]], level: str) -> list[dict[str
                 "for units",
                 field=f"{where}.scope",
             )
+        maturity = item.get("maturity") or ""
+        if maturity not in ("", calc.COHORT_MATURITY):
+            raise ValidationFailed(
+                f"{where}.maturity: must be empty (the period's own value) or cohort",
+                field=f"{where}.maturity",
+            )
+        if maturity and not _is_cohort_metric(code, metric.definition):
+            raise ValidationFailed(
+                f"{where}.maturity: {code} has no cohort window, so it has no matured cohort",
+                field=f"{where}.maturity",
+            )
         cleaned.append(
             {
                 "metric": code,
@@ -205,6 +224,8 @@ def check_items(items: Sequence[Mapping[str, Any]], level: str) -> list[dict[str
                 "rule": dict(item["rule"]),
                 "target": target,
                 "scope": scope,
+                # Only set when asked for, so the items of existing versions stay as they were stored.
+                **({"maturity": maturity} if maturity else {}),
             }
         )
     if total != 100:

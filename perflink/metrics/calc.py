@@ -29,6 +29,14 @@ from perflink.core.frames import to_ipc
 from perflink.engine import run as engine
 from perflink.engine.calendar import CalendarOverrides, WorkCalendar
 from perflink.engine.metrics import MetricSpec, parse_metric
+from perflink.engine.metrics.companions import (
+    COHORT_SUFFIX,
+    base_code,
+    companion_code,
+    is_companion,
+    with_cohort_companions,
+)
+from perflink.engine.metrics.companions import cohort_period as _cohort_period
 from perflink.engine.periods import Period
 from perflink.engine.scoring import parse_rule
 from perflink.metrics import loader
@@ -48,6 +56,9 @@ from perflink.metrics.models import (
 from perflink.metrics.selectors import input_blobs, latest_run, run_frame, run_inputs, version_in_force
 
 MAX_CHANGES_KEPT = 200
+# A template item with ``"maturity": "cohort"`` scores the metric's matured cohort (``<code>@cohort``): the
+# arrivals whose window closed by the period, not the period's own, still immature arrivals.
+COHORT_MATURITY = "cohort"
 
 
 @dataclass
@@ -153,7 +164,7 @@ def definitions(period: Period) -> Definitions:
 def _build_definitions(period: Period) -> Definitions:
     cat = catalogue()
     rows = list(MetricDefinition.objects.filter(is_active=True).order_by("code"))
-    metrics = {m.code: parse_metric(m.code, m.definition, cat) for m in rows}
+    metrics = with_cohort_companions({m.code: parse_metric(m.code, m.definition, cat) for m in rows})
     templates: dict[str, engine.Template] = {}
     meta: dict[str, dict[str, Any]] = {}
     seasons = list(Season.objects.filter(year__in=range(period.start.year - 1, period.end.year + 1)))
@@ -161,18 +172,7 @@ def _build_definitions(period: Period) -> Definitions:
         choice = version_in_force(template, period, seasons)
         if choice is None:
             continue
-        items = tuple(
-            engine.Item(
-                metric=item["metric"],
-                weight=Decimal(str(item["weight"])),
-                rule=parse_rule(item["rule"]),
-                target=None if item.get("target") in (None, "") else Decimal(str(item["target"])),
-                scope=item.get("scope", "self"),
-            )
-            for item in choice.version.items
-            if item["metric"] in metrics
-        )
-        templates[template.code] = engine.Template(template.code, items)
+        templates[template.code] = _template(template.code, choice.version.items, metrics)
         meta[template.code] = {
             "id": template.pk,
             "name": template.name,
@@ -203,8 +203,67 @@ def _build_definitions(period: Period) -> Definitions:
         "targets": targets.sort("level", "subject_id", "metric").rows(),
         "calendar": calendar_snapshot(),
         "links": links.rows(),
+        # The matured-cohort companions the run computes (derived from "metrics"; a run stored before they
+        # existed has no such key and is reproduced without them).
+        "companions": sorted(code for code in metrics if is_companion(code)),
     }
-    return Definitions(metrics, templates, meta, targets, snapshot, links)
+    return Definitions(
+        metrics,
+        templates,
+        meta,
+        _with_companion_targets(targets, metrics),
+        snapshot,
+        _with_companion_links(links, metrics),
+    )
+
+
+def _item_metric(item: Mapping[str, Any]) -> str:
+    """The code a template item scores: the metric, or its matured cohort (``"maturity": "cohort"``)."""
+    code = str(item["metric"])
+    return companion_code(code) if item.get("maturity") == COHORT_MATURITY else code
+
+
+def _template(
+    code: str, items: Sequence[Mapping[str, Any]], metrics: Mapping[str, MetricSpec]
+) -> engine.Template:
+    """A template version's items as the engine scores them (items of metrics not in the run are left out)."""
+    return engine.Template(
+        code,
+        tuple(
+            engine.Item(
+                metric=_item_metric(item),
+                weight=Decimal(str(item["weight"])),
+                rule=parse_rule(item["rule"]),
+                target=None if item.get("target") in (None, "") else Decimal(str(item["target"])),
+                scope=item.get("scope", "self"),
+            )
+            for item in items
+            if _item_metric(item) in metrics
+        ),
+    )
+
+
+def _with_companion_targets(targets: pl.DataFrame, metrics: Mapping[str, MetricSpec]) -> pl.DataFrame:
+    """A matured-cohort line is scored against the period's target of its metric: the targets of every cohort
+    metric repeated under its companion's code."""
+    pairs = pl.DataFrame(
+        [(base_code(code), code) for code in metrics if is_companion(code)],
+        schema={"metric": pl.String, "companion": pl.String},
+        orient="row",
+    )
+    extra = targets.join(pairs, on="metric", how="inner").select(
+        "level", "subject_id", pl.col("companion").alias("metric"), "target"
+    )
+    return pl.concat([targets, extra]) if extra.height else targets
+
+
+def _with_companion_links(links: pl.DataFrame, metrics: Mapping[str, MetricSpec]) -> pl.DataFrame:
+    """A confirmed link on a cohort metric also links its matured cohort (a linked item with
+    ``"maturity": "cohort"`` reads the business units' companion value)."""
+    extra = links.filter(pl.col("metric").is_in([base_code(c) for c in metrics if is_companion(c)]))
+    if extra.is_empty():
+        return links
+    return pl.concat([links, extra.with_columns(pl.concat_str(pl.col("metric"), pl.lit(COHORT_SUFFIX)))])
 
 
 def definitions_from_snapshot(snapshot: Mapping[str, Any]) -> Definitions:
@@ -213,22 +272,10 @@ def definitions_from_snapshot(snapshot: Mapping[str, Any]) -> Definitions:
     metrics = {
         code: parse_metric(code, item["definition"], cat) for code, item in snapshot["metrics"].items()
     }
+    if "companions" in snapshot:
+        metrics = with_cohort_companions(metrics)
     templates = {
-        code: engine.Template(
-            code,
-            tuple(
-                engine.Item(
-                    metric=item["metric"],
-                    weight=Decimal(str(item["weight"])),
-                    rule=parse_rule(item["rule"]),
-                    target=None if item.get("target") in (None, "") else Decimal(str(item["target"])),
-                    scope=item.get("scope", "self"),
-                )
-                for item in meta["items"]
-                if item["metric"] in metrics
-            ),
-        )
-        for code, meta in snapshot["templates"].items()
+        code: _template(code, meta["items"], metrics) for code, meta in snapshot["templates"].items()
     }
     targets = pl.DataFrame(
         [tuple(row) for row in snapshot["targets"]],
@@ -238,7 +285,29 @@ def definitions_from_snapshot(snapshot: Mapping[str, Any]) -> Definitions:
     links = pl.DataFrame(
         [tuple(row) for row in snapshot.get("links", [])], schema=engine.LINK_SCHEMA, orient="row"
     )
-    return Definitions(metrics, templates, dict(snapshot["templates"]), targets, dict(snapshot), links)
+    return Definitions(
+        metrics,
+        templates,
+        dict(snapshot["templates"]),
+        _with_companion_targets(targets, metrics),
+        dict(snapshot),
+        _with_companion_links(links, metrics),
+    )
+
+
+def cohort_period(run: CalcRun, code: str) -> Period | None:
+    """The period whose arrivals a cohort value of ``run`` reads, as the run computed it: for
+    ``new_agent_attainment_3m@cohort`` in a 2026-10 run, 2026-07 (statements say "2026-07 到岗"). ``None`` for a
+    code that is no cohort metric of the run (or a companion the run did not compute)."""
+    definition = run.rules.get("metrics", {}).get(base_code(code))
+    if definition is None or (is_companion(code) and code not in run.rules.get("companions", [])):
+        return None
+    spec = parse_metric(base_code(code), definition["definition"], catalogue())
+    if spec.window.type != "cohort":
+        return None
+    if is_companion(code):
+        spec = with_cohort_companions({spec.code: spec})[code]
+    return _cohort_period(spec, Period.parse(run.period))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import polars as pl
 
 from perflink.core.errors import NotFound
 from perflink.engine.metrics import Level, MetricSpec, parse_metric, prepare
+from perflink.engine.metrics.companions import base_code, cohort_companion, is_companion
 from perflink.engine.periods import Period
 from perflink.engine.run import LINKED
 from perflink.metrics.calc import work_calendar
@@ -49,11 +50,15 @@ def _subtree(units: pl.DataFrame, unit_id: int) -> list[int]:
 
 def explain(run: CalcRun, level: str, subject_id: int, metric: str) -> Explanation:
     """The line of ``subject`` for ``metric`` in ``run``, its definition, and the records behind it."""
-    snapshot = run.rules.get("metrics", {}).get(metric)
-    if snapshot is None:
+    # A matured-cohort value (``<code>@cohort``) is explained by its metric's definition, lagged as the run did.
+    base = base_code(metric)
+    snapshot = run.rules.get("metrics", {}).get(base)
+    if snapshot is None or (is_companion(metric) and metric not in run.rules.get("companions", [])):
         raise NotFound(f"metric {metric!r} is not part of run {run}")
     definition = snapshot["definition"]
-    spec = parse_metric(metric, definition, catalogue())
+    spec = parse_metric(base, definition, catalogue())
+    if is_companion(metric):
+        spec = cohort_companion(spec)
     results = run_frame(run, "results").filter(
         (pl.col("level") == level) & (pl.col("subject_id") == subject_id) & (pl.col("metric") == metric)
     )
@@ -101,7 +106,7 @@ def explain(run: CalcRun, level: str, subject_id: int, metric: str) -> Explanati
     )
     if value_level == LINKED:
         # A linked line: the records of every business unit linked to the functional unit for this metric.
-        business = [b for f, b, m in run.rules.get("links", []) if f == value_subject and m == metric]
+        business = [b for f, b, m in run.rules.get("links", []) if f == value_subject and m == base]
         reach = {u for b in business for u in (_subtree(frames.units, b) if spec.subject.rollup else [b])}
         mine = prepared.filter(pl.col("_unit").is_in(sorted(reach)))
     elif value_level == Level.EMPLOYEE:

@@ -207,6 +207,7 @@ def items_from_post(post: Any) -> tuple[list[dict[str, Any]], list[int], dict[tu
     rules = post.getlist("item_rule")
     targets = post.getlist("item_target")
     scopes = post.getlist("item_scope")
+    maturities = post.getlist("item_maturity")
     items: list[dict[str, Any]] = []
     rows: list[int] = []
     errors: dict[tuple[int, str], str] = {}
@@ -234,6 +235,7 @@ def items_from_post(post: Any) -> tuple[list[dict[str, Any]], list[int], dict[tu
                 "rule": rule,
                 "target": at(targets, i) or None,
                 "scope": at(scopes, i) or "self",
+                "maturity": at(maturities, i),
             }
         )
         rows.append(i)

@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+from django.utils.translation import gettext
 
+from perflink.engine.metrics.companions import base_code, is_companion
 from perflink.metrics.choices import RunStatus
 from perflink.metrics.models import CalcRun, MetricDefinition
 from perflink.metrics.selectors import run_frame
@@ -61,17 +63,19 @@ def subject_trend(level: str, subject_id: int, upto: str, *, english: bool = Fal
             by_metric.setdefault(row["metric"], {})[i] = (_number(row["value"]), _number(row["points"]))
     definitions = {
         m.code: m
-        for m in MetricDefinition.objects.filter(code__in=list(by_metric)).only(
+        for m in MetricDefinition.objects.filter(code__in=[base_code(c) for c in by_metric]).only(
             "code", "name", "name_en", "definition"
         )
     }
     items = []
     for code in sorted(by_metric, key=lambda c: min(by_metric[c])):
         found = by_metric[code]
-        metric = definitions.get(code)
+        metric = definitions.get(base_code(code))  # a matured-cohort line is named after its metric
         name = (
             metric.name_en if english and metric and metric.name_en else metric.name if metric else code
         ) or code
+        if is_companion(code) and metric is not None:
+            name = gettext("%(name)s (matured cohort)") % {"name": name}
         unit = str((metric.definition or {}).get("unit", "")) if metric else ""
         items.append(
             ItemTrend(

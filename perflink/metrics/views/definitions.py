@@ -717,6 +717,7 @@ def _item_rows(
                 "target": "" if item.get("target") in (None, "") else wording.number(item["target"]),
                 "scope": item.get("scope", "self"),
                 "scope_label": SCOPE_LABELS.get(item.get("scope", "self"), item.get("scope")),
+                "maturity": item.get("maturity", ""),
             }
         )
     return rows
@@ -733,13 +734,14 @@ def _editor_row(
         "rule": rule if isinstance(rule, str) else json.dumps(rule or {}, ensure_ascii=False) if rule else "",
         "target": "" if item.get("target") in (None, "") else str(item["target"]),
         "scope": item.get("scope") or "self",
+        "maturity": item.get("maturity") or "",
         "errors": dict(errors or {}),
     }
 
 
 def _posted_rows(post: Any, errors: Mapping[tuple[int, str], str]) -> list[dict[str, Any]]:
     """The editor's rows as posted (so a refused save shows what was typed), with their errors."""
-    fields = ("metric", "weight", "rule", "target", "scope")
+    fields = ("metric", "weight", "rule", "target", "scope", "maturity")
     columns = {name: post.getlist(f"item_{name}") for name in fields}
     rows = []
     for i in range(len(columns["metric"])):

@@ -20,9 +20,11 @@ from django.utils.translation import gettext_lazy as _
 
 from perflink.core.errors import NotFound
 from perflink.engine.metrics import MetricError, parse_metric
+from perflink.engine.metrics.companions import COHORT_SUFFIX, base_code, is_companion
 from perflink.engine.periods import Period
 from perflink.ingest.kinds import KINDS
 from perflink.metrics.api import scope_frame
+from perflink.metrics.calc import cohort_period
 from perflink.metrics.catalogue import catalogue, sources
 from perflink.metrics.choices import RunStatus, SubjectLevel
 from perflink.metrics.explain import Explanation, explain
@@ -315,7 +317,7 @@ def scorecard_cards(
     )
     metas = run.rules.get("templates", {})
     snapshots = run.rules.get("metrics", {})
-    metrics = metric_labels(results.get_column("metric").to_list())
+    metrics = metric_labels(base_code(code) for code in results.get_column("metric").to_list())
     minimums = _min_counts(run)
     seasons = season_names(
         m.get("reason", "").removeprefix("season ")
@@ -334,15 +336,23 @@ def scorecard_cards(
     lines: dict[str, list[dict[str, Any]]] = {}
     for row in results.iter_rows(named=True):
         code = row["metric"]
-        metric = metrics.get(code)
-        unit = str(snapshots.get(code, {}).get("definition", {}).get("unit", metric.unit if metric else ""))
+        metric = metrics.get(base_code(code))  # a matured-cohort line is named after its metric
+        unit = str(
+            snapshots.get(base_code(code), {})
+            .get("definition", {})
+            .get("unit", metric.unit if metric else "")
+        )
         key = f"{row['template']}-{row['item']}"
         from_parent = row["scope"] == "parent"
+        name = metric.name if metric else code
+        cohort = cohort_period(run, code) if is_companion(code) else None
+        if cohort is not None:
+            name = gettext("%(name)s · arrived %(period)s") % {"name": name, "period": cohort.label}
         lines.setdefault(row["template"], []).append(
             {
                 "key": key,
                 "metric": code,
-                "name": metric.name if metric else code,
+                "name": name,
                 "name_en": metric.name_en if metric else "",
                 "weight": fmt_number(row["weight"]),
                 "value": with_unit(row["value"], unit),
@@ -401,7 +411,13 @@ def linked_sources(run: CalcRun, lines: pl.DataFrame) -> dict[tuple[str, int], l
         (r["metric"], r["value_subject_id"])
         for r in lines.select("metric", "value_subject_id").iter_rows(named=True)
     }
-    pairs = [(f, b, m) for f, b, m in run.rules.get("links", []) if (m, f) in wanted]
+    # A link on a cohort metric also links its matured cohort (``<code>@cohort``), as the run scored it.
+    pairs = [
+        (f, b, code)
+        for f, b, m in run.rules.get("links", [])
+        for code in (m, f"{m}{COHORT_SUFFIX}")
+        if (code, f) in wanted
+    ]
     if not pairs:
         return {}
     business = sorted({b for _, b, _ in pairs})
@@ -446,8 +462,8 @@ def explanation_context(
     """
     result: Explanation = explain(run, level, subject_id, metric)
     definition = result.definition
-    metrics = metric_labels([metric, *result.inputs])
-    current = metrics.get(metric)
+    metrics = metric_labels([base_code(metric), *result.inputs])
+    current = metrics.get(base_code(metric))
     description = ""
     if current is not None:
         description = current.description_en if _english() and current.description_en else current.description
@@ -507,7 +523,7 @@ def explanation_context(
         "name_en": current.name_en if current else "",
         "description": description,
         "derived": bool(definition.get("formula")),
-        "version": run.rules.get("metrics", {}).get(metric, {}).get("version"),
+        "version": run.rules.get("metrics", {}).get(base_code(metric), {}).get("version"),
         "definition_rows": describe_metric(definition),
         "rule_text": rule_words(rule, str(definition.get("direction", "higher"))) if rule else "",
         "line": {

@@ -123,7 +123,8 @@ class LineForm(forms.Form):
 
     level = forms.ChoiceField(choices=SubjectLevel.choices)
     subject_id = forms.IntegerField(min_value=1)
-    metric = forms.SlugField(max_length=60)
+    # A metric, or its matured cohort (``<code>@cohort``).
+    metric = forms.RegexField(regex=r"^[-a-zA-Z0-9_]+(@cohort)?$", max_length=70)
     slot = forms.RegexField(regex=SLOT, required=False)
 
 
