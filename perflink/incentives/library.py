@@ -71,6 +71,7 @@ HR_PLAN: dict[str, Any] = {
             "label": "销售新人业绩达成",
             "weight": "30",
             "source": "linked:new_agent_attainment_3m",
+            "maturity": "cohort",
             "factor": {"kind": "ratio", "per": "100", "cap": "1.2"},
         },
         {
