@@ -156,6 +156,15 @@ def test_given_a_calculation_when_the_link_is_withdrawn_later_then_a_new_run_on_
     inputs = stored(later, "inputs").filter(pl.col("person_id") == accountant).row(0, named=True)
     assert inputs["linked:claim_cycle_days"] is None
     assert inputs["linked:claim_cycle_days.why"] == "所在部门没有已确认的“理赔周期”联动关系"
+    # Missing is not zero: the claims share is left out and the own score carries the whole base; the statement
+    # page says so (a left-out line has no factor).
+    row = stored(later, "amounts").filter(pl.col("person_id") == accountant).row(0, named=True)
+    assert row["claims.missing"] == "leave_out" and row["own.weight"] == Decimal("100")
+    client = Client()
+    client.login(username=branch["world"].users["performance_admin"].username, password=PASSWORD)
+    page = client.get(f"/links/bonus/{later.pk}/people/{accountant}/")
+    assert page.status_code == 200
+    assert "所在部门没有已确认的“理赔周期”联动关系" in page.content.decode()
 
 
 def test_given_a_link_waiting_for_the_business_head_then_the_statement_names_who_must_confirm(branch):
