@@ -30,7 +30,7 @@ from perflink.incentives.bonus import (
 )
 from perflink.incentives.choices import BonusRunKind, BonusRunStatus
 from perflink.incentives.models import BonusAdjustment, BonusPayout, BonusRun
-from perflink.metrics.actions import do_calculate
+from perflink.metrics.actions import do_calculate, do_set_target
 from perflink.metrics.models import MetricDefinition
 from tests.factories import PASSWORD, make_employee, make_plan, make_scores, make_unit, push
 
@@ -140,9 +140,19 @@ def payout_sums(run: BonusRun) -> dict[int, Decimal]:
 # --- the same calculation pays the same -----------------------------------------------------------------------
 
 
-def test_given_a_calculation_when_the_link_is_withdrawn_later_then_a_new_run_on_it_pays_the_same(branch):
+def test_given_a_calculation_when_the_link_and_targets_change_later_then_a_new_run_on_it_pays_the_same(
+    branch,
+):
     first = do_run_bonus(branch["plan"], "2026-03", actor=SYSTEM)
     do_withdraw_link(branch["link"], note="重新评估", user=branch["head"], actor=branch["as_head"])
+    for code, value in (("claim_cycle_days", "0.5"), ("claim_payment_days", "0.2")):
+        do_set_target(
+            period="2026-03",
+            metric=MetricDefinition.objects.get(code=code),
+            value=Decimal(value),
+            unit=branch["claims"] if code == "claim_cycle_days" else branch["accountant"].unit,
+            actor=SYSTEM,
+        )
     again = do_run_bonus(branch["plan"], "2026-03", actor=SYSTEM)
     assert again.calc_run_id == first.calc_run_id
     assert amounts_of(again) == amounts_of(first)
