@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from django.test import Client
 
 from perflink.collab.tests.factories import make_head
 from perflink.core.context import SYSTEM, Actor, tenant_context
@@ -27,7 +28,7 @@ from perflink.incentives.bonus import (
 from perflink.incentives.library import HR_PLAN
 from perflink.incentives.models import BonusAdjustment, BonusPayout
 from perflink.metrics.actions import do_calculate
-from tests.factories import World, make_employee, make_link, make_scores, push
+from tests.factories import PASSWORD, World, make_employee, make_link, make_scores, push
 
 SUBMITTER = Actor("user", None, "hr-payroll@alpha")
 APPROVER = Actor("user", None, "cfo@alpha")
@@ -156,6 +157,11 @@ def test_paid_provisionally_then_trued_up_by_a_correction_when_the_cohort_mature
         assert provisional_people(first) >= 1
         rows = BonusPayout.objects.filter(run=first, employee_id=staff, component="attainment")
         assert [r.status for r in rows] == ["provisional"]
+        client = Client()
+        client.login(username=world.users["performance_admin"].username, password=PASSWORD)
+        page = client.get(f"/links/bonus/{first.pk}/people/{staff}/").content.decode()
+        assert 'id="statement-provisional"' in page and "暂估" in page
+        assert 'id="provisional"' in client.get(f"/links/bonus/{first.pk}/").content.decode()
 
         # By July every March agent's 90 days have passed: two more reached 100,000 in May (75%, final).
         push(

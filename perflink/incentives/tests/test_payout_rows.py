@@ -30,7 +30,7 @@ def test_payout_rows_add_up_to_each_statement_amount_and_to_the_run_total(
     result = compute(parsed, frame)
     rows = payout_frame(parsed, result.amounts)
     paid = dict(zip(result.amounts["person_id"].to_list(), result.amounts["amount"].to_list(), strict=True))
-    assert per_person(rows) == {person: amount for person, amount in paid.items()}
+    assert per_person(rows) == paid
     assert sum(rows["amount"].to_list(), Decimal(0)) == result.total
     # One row per component for everyone, whatever it pays; the steps only where they change the amount.
     components = rows.filter(pl.col("kind") == "component")

@@ -540,6 +540,7 @@ def statement_context(principal: Any, run: BonusRun, person: Employee) -> dict[s
         else "",
         "adjustments": [{"entry": entry, "amount": yuan(entry.amount)} for entry in adjustments],
         "final": yuan(row["amount"] + adjusted) if row and adjustments else "",
+        "provisional": bool(row and row.get("provisional")),
     }
 
 
