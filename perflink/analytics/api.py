@@ -33,7 +33,9 @@ ANALYTICS_ACTION = "analytics.view"
 @router.get("/analytics/impact", response={200: ImpactOut, **errors()}, summary="Impact of a metric pair")
 @requires(ANALYTICS_ACTION)
 def impact(request: HttpRequest, filters: Query[ImpactIn]) -> dict[str, Any]:
-    return asdict(selectors.pair_impact(filters.functional, filters.business))
+    return asdict(
+        selectors.pair_impact(filters.functional, filters.business, provisional=filters.provisional)
+    )
 
 
 @router.get(

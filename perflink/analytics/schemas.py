@@ -72,6 +72,9 @@ class ImpactResultOut(Schema):
 class ImpactIn(Schema):
     functional: Code = Field(..., description="functional metric code, e.g. claim_payment_days")
     business: Code = Field(..., description="business metric code, e.g. claim_satisfaction_score")
+    provisional: bool = Field(
+        False, description="count months whose value is not yet final (暂估); by default they are left out"
+    )
 
 
 class ImpactOut(Schema):
@@ -82,8 +85,9 @@ class ImpactOut(Schema):
     unit_ids: list[int]
     periods: list[str] | None
     immature: list[str] = Field(
-        [], description="calculated months left out: a metric's value was not yet final"
+        [], description="calculated months whose value of a metric was not yet final (left out by default)"
     )
+    provisional: bool = Field(False, description="true when those months were counted (the figures are 暂估)")
 
 
 class LinkImpactOut(ImpactOut):

@@ -54,7 +54,8 @@ class PairImpact:
     sentence: stats.Sentence
     unit_ids: tuple[int, ...]
     periods: tuple[str, str] | None
-    immature: tuple[str, ...] = ()  # calculated months left out: a metric's value there is not yet final
+    immature: tuple[str, ...] = ()  # calculated months whose value of a metric is not yet final: left out,
+    provisional: bool = False  # or counted, as 暂估, when asked for
 
 
 @dataclass(frozen=True)
@@ -164,10 +165,15 @@ def _with_missing[R: (stats.RegressionResult, stats.ImpactResult)](
 # --- 1. Impact of a link ----------------------------------------------------------------------------------
 
 
-def pair_impact(functional: str, business: str, values: pl.DataFrame | None = None) -> PairImpact:
+def pair_impact(
+    functional: str, business: str, values: pl.DataFrame | None = None, *, provisional: bool = False
+) -> PairImpact:
     """Panel estimate of the business metric on the functional metric across the finest units where both are
-    computed, over every calculated month (unit effects, month-of-year controls, lag 0-3 by BIC)."""
+    computed, over every calculated month whose values are final (unit effects, month-of-year controls, lag 0-3
+    by BIC); ``provisional`` counts the months not yet final too."""
     f_ref, b_ref = metric_ref(functional, "functional"), metric_ref(business, "business")
+    if values is None and provisional:
+        values = data.metric_values([functional, business], immature=True)
     panel = data.pair_panel(functional, business, values)
     result = stats.panel_impact(
         panel["unit_id"].to_numpy(),
@@ -193,7 +199,7 @@ def pair_impact(functional: str, business: str, values: pl.DataFrame | None = No
     units = tuple(int(u) for u in panel["unit_id"].unique().sort().to_list())
     unfinished = data.immature_months([functional, business])
     immature = tuple(sorted({m for found in unfinished.values() for m in found}))
-    return PairImpact(f_ref, b_ref, result, text, units, periods, immature)
+    return PairImpact(f_ref, b_ref, result, text, units, periods, immature, provisional and bool(immature))
 
 
 def _panel_counts(f_ref: MetricRef, b_ref: MetricRef, panel: pl.DataFrame) -> tuple[str, str]:

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from perflink.accounts.actions import do_create_token
-from perflink.analytics import dashboards, data, selectors
+from perflink.analytics import dashboards, data, selectors, stats
 from perflink.analytics.api import ANALYTICS_ACTION
 from perflink.analytics.tests.unfinished import IMMATURE, MATURE, MONTHS, build
 from perflink.analytics.views import PROGRAMME_KPIS, charts
@@ -148,3 +148,22 @@ def test_given_unfinished_months_then_the_impact_page_and_api_name_the_months_le
     body = _admin(unfinished).get(f"/analytics/impact/?functional=time_to_fill_days&business={ATTAINMENT}")
     note = body.content.decode().split('id="impact-maturity"', 1)[1][:400]
     assert "2026-08、2026-09、2026-10" in note
+
+
+def test_given_the_switch_then_the_impact_counts_the_unfinished_months_as_provisional(unfinished):
+    with tenant_context(unfinished.tenant, SYSTEM):
+        default = selectors.pair_impact("time_to_fill_days", ATTAINMENT)
+        counted = selectors.pair_impact("time_to_fill_days", ATTAINMENT, provisional=True)
+    assert default.provisional is False and default.periods[1] == "2026-10"  # time-to-fill runs to October
+    assert counted.provisional is True
+    # Only the group carries both metrics (time-to-fill belongs to the recruiting HR unit, attainment to the
+    # requesting teams; both roll up to the group). Lags up to 3 need 3 earlier months: the finished May-July give
+    # no usable unit-month, the switch adds August to October (3), each still too few to claim anything.
+    assert (default.result.n_obs, counted.result.n_obs) == (0, 3)
+    assert default.result.verdict is counted.result.verdict is stats.Verdict.TOO_FEW
+    body = (
+        _admin(unfinished)
+        .get(f"/analytics/impact/?functional=time_to_fill_days&business={ATTAINMENT}&provisional=1")
+        .content.decode()
+    )
+    assert 'data-provisional="1"' in body and 'id="id_provisional" checked' in body

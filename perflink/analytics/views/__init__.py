@@ -142,7 +142,8 @@ def _impact_ctx(impact: selectors.PairImpact) -> dict[str, Any]:
     months = list(impact.immature)
     latest = maturity.are_latest(months, [run.period for run in data.latest_runs()])
     return {
-        "maturity_note": maturity.left_out_note(months, latest=latest),
+        "maturity_note": maturity.left_out_note(months, latest=latest, included=impact.provisional),
+        "provisional": impact.provisional,
         "interval_level": level,
         "impact": impact,
         "verdict": verdict_ctx(result.verdict, impact.sentence),
@@ -244,17 +245,19 @@ def impact(request: HttpRequest) -> HttpResponse:
     """The impact of any functional metric on any business metric, as the analyst picks them."""
     functional = request.GET.get("functional") or DEFAULT_PAIR[0]
     business = request.GET.get("business") or DEFAULT_PAIR[1]
+    provisional = request.GET.get("provisional") in ("1", "on", "true")
     ctx = _base(
         request,
         "impact",
         functional=functional,
         business=business,
+        include_provisional=provisional,
         functional_choices=_metric_choices(selectors.FUNCTIONAL_DOMAINS),
         business_choices=_metric_choices(selectors.BUSINESS_DOMAINS),
     )
     if ctx["has_runs"]:
         try:
-            ctx.update(_impact_ctx(selectors.pair_impact(functional, business)))
+            ctx.update(_impact_ctx(selectors.pair_impact(functional, business, provisional=provisional)))
         except ValidationFailed as exc:
             ctx["error"] = exc.message
     status = 400 if ctx.get("error") else 200
