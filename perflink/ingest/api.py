@@ -28,6 +28,7 @@ from perflink.ingest.choices import Channel
 from perflink.ingest.connectors import do_create_connector, do_queue_run, do_update_connector, public_config
 from perflink.ingest.kinds import KINDS, MASTER_KINDS
 from perflink.ingest.models import Batch, IdempotencyRecord, PullConnector, PullRun
+from perflink.ingest.plausibility import RULES
 from perflink.ingest.push import records_frame
 from perflink.ingest.roster import RosterRejected, sync_roster
 from perflink.ingest.schemas import (
@@ -36,12 +37,14 @@ from perflink.ingest.schemas import (
     ConnectorOut,
     ConnectorPatchIn,
     KindOut,
+    PlausibilityRuleOut,
     PullRunOut,
     PushIn,
     PushOut,
     RejectedOut,
     RollbackOut,
 )
+from perflink.ingest.selectors import plausibility_overrides
 
 router = Router(tags=["ingest"])
 
@@ -99,6 +102,30 @@ def list_kinds(request: HttpRequest) -> list[dict[str, Any]]:
             ],
         }
         for s in KINDS.values()
+    ]
+
+
+@router.get(
+    "/ingest/rules",
+    response={200: list[PlausibilityRuleOut], **errors()},
+    summary="The plausibility rules and their severity for this tenant",
+    description="Errors reject a record; warnings accept it and list it in the answer's `warnings`.",
+)
+@requires("ingest.push")
+def list_plausibility_rules(request: HttpRequest) -> list[dict[str, Any]]:
+    chosen = plausibility_overrides()
+    return [
+        {
+            "code": r.code,
+            "kind": r.kind,
+            "type": r.type,
+            "field": r.field,
+            "other": r.other,
+            "default_severity": r.severity,
+            "severity": chosen.get(r.code, r.severity),
+        }
+        for rules in RULES.values()
+        for r in rules
     ]
 
 

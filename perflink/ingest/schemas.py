@@ -114,6 +114,16 @@ class KindOut(Schema):
     fields: list[FieldSpecOut]
 
 
+class PlausibilityRuleOut(Schema):
+    code: str = Field(..., description="Stable code, e.g. `claim.paid_at.order.approved_at`.")
+    kind: str
+    type: str = Field(..., description="`minimum`, `order`, `not_future` or `outlier`.")
+    field: str = Field(..., description="The field a finding is reported on.")
+    other: str = Field("", description="`order`: the field that must not be later than `field`.")
+    default_severity: str
+    severity: str = Field(..., description="For this tenant: `error`, `warning` or `off`.")
+
+
 class ConnectorIn(Schema):
     """A pull connector's settings. `source` is a source system code; `auth_header_value` is stored
     encrypted and never returned."""

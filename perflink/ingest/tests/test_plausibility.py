@@ -640,3 +640,30 @@ def test_given_the_import_page_when_the_file_is_validated_then_the_report_shows_
     client.post("/data/import/", {"step": "commit", "quarantine": "on", **data}, HTTP_HX_REQUEST="true")
     with tenant_context(world.tenant):
         assert Batch.objects.get().report["warning_count"] == 2 and ClaimRecord.objects.count() == 8
+
+
+def test_given_a_tenant_choice_when_a_source_system_asks_for_the_rules_then_it_sees_the_severity_it_will_meet(
+    world: World, token: str
+) -> None:
+    with tenant_context(world.tenant, SYSTEM):
+        do_set_plausibility_rule("payment.amount.outlier", "off", actor=SYSTEM)
+    response = Client().get("/api/v1/ingest/rules", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    rules = {r["code"]: r for r in response.json()}
+    assert len(rules) == sum(len(r) for r in RULES.values())
+    assert rules["claim.paid_at.order.approved_at"] == {
+        "code": "claim.paid_at.order.approved_at",
+        "kind": "claim",
+        "type": "order",
+        "field": "paid_at",
+        "other": "approved_at",
+        "default_severity": "error",
+        "severity": "error",
+    }
+    assert (
+        rules["payment.amount.outlier"]["default_severity"],
+        rules["payment.amount.outlier"]["severity"],
+    ) == (
+        "warning",
+        "off",
+    )
