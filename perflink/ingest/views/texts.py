@@ -15,6 +15,7 @@ from perflink.ingest.plausibility import Rule
 _REASONS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^required, but empty$"), _("required, but empty")),
     (re.compile(r"^not an amount$"), _("not an amount")),
+    # Batches stored before amounts were rounded to the fen still carry this reason.
     (
         re.compile(r"^more than 2 decimal places"),
         _("more than 2 decimal places (amounts are kept to the fen)"),
