@@ -4,6 +4,8 @@ the data date) gets them left out of analytics by default, named on the page, an
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -167,3 +169,16 @@ def test_given_the_switch_then_the_impact_counts_the_unfinished_months_as_provis
         .content.decode()
     )
     assert 'data-provisional="1"' in body and 'id="id_provisional" checked' in body
+
+
+def test_given_unfinished_retention_then_the_overview_says_which_months_it_left_out(unfinished):
+    body = _admin(unfinished).get("/analytics/", HTTP_HX_REQUEST="true").content.decode()
+    note = body.split('id="overview-maturity"', 1)[1][:400]
+    assert "2026-08、2026-09、2026-10" in note
+
+    def retention(month: str) -> str:  # the trend table's columns: attainment, support, retention, bonus
+        row = body.split(f'<tr data-period="{month}">', 1)[1].split("</tr>", 1)[0]
+        return re.findall(r'<td class="num">(.*?)</td>', row)[2]
+
+    assert retention("2026-07") == "100.0"
+    assert retention("2026-09") == "—"  # not 100: exits within the 90 days may still come

@@ -188,6 +188,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 zip(trend.periods, trend.attainment, trend.support, trend.retention, trend.bonus, strict=True)
             ),
             latest=_latest_kpis(trend),
+            retention_note=_unfinished_note(dashboards.RETENTION_METRIC, trend.periods),
             trend_chart=charts.trend_chart(trend),
             score_months=months,
             scores=scores,
@@ -208,6 +209,12 @@ def overview(request: HttpRequest) -> HttpResponse:
             ],
         )
     return render_page(request, "analytics/overview.html", "analytics/partials/overview_panel.html", ctx)
+
+
+def _unfinished_note(code: str, months: tuple[str, ...]) -> str:
+    """The sentence naming the shown months whose value of ``code`` is not yet final (left out)."""
+    unfinished = data.immature_months([code], months)[code]
+    return maturity.left_out_note(unfinished, latest=maturity.are_latest(unfinished, list(months)))
 
 
 def _latest_kpis(trend: dashboards.Trend) -> list[dict[str, Any]]:
