@@ -43,6 +43,7 @@ from perflink.incentives.bonus import (
 )
 from perflink.incentives.choices import BonusRunKind, BonusRunStatus
 from perflink.incentives.forms import BonusRunFilterForm, ReasonForm, ReturnBonusRunForm, RunBonusForm
+from perflink.incentives.inputs import COHORT
 from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan
 from perflink.incentives.payouts import person_totals
 from perflink.metrics.models import MetricDefinition
@@ -266,6 +267,9 @@ def _run_page(
         "provisional_people": provisional_people(run),
         "corrections": list(run.corrections.order_by("-id")) if not run.is_correction else [],
         "difference": yuan(run.difference) if run.is_correction else None,
+        "corrected_total": yuan(run.total - run.difference)
+        if run.is_correction and run.difference is not None
+        else None,
         **_people(request, run),
     }
     return render_page(
@@ -364,6 +368,10 @@ def input_names() -> dict[str, str]:
     for code, name in names.items():
         shown[f"linked:{code}"] = str(gettext("%(metric)s (linked business units)") % {"metric": name})
         shown[f"own:{code}"] = str(gettext("%(metric)s (own)") % {"metric": name})
+        for kind in ("linked", "own"):
+            shown[f"{kind}:{code}@cohort"] = str(
+                gettext("%(input)s, matured cohort") % {"input": shown[f"{kind}:{code}"]}
+            )
     return shown
 
 
@@ -443,7 +451,8 @@ def input_sources(principal: Any, run: BonusRun, person: Employee) -> dict[str, 
         ).values_list("pk", "name")
     )
     codes = {name.partition(":")[2] for name in found["inputs"] if ":" in name}
-    metrics = {m.code: m for m in MetricDefinition.objects.filter(code__in=codes)}
+    bases = {code.removesuffix(COHORT) for code in codes}
+    metrics = {m.code: m for m in MetricDefinition.objects.filter(code__in=bases)}
     results = pl.DataFrame()
     if may_explain and codes:
         results = run_frame(run.calc_run, "results").filter(pl.col("metric").is_in(list(codes)))
@@ -451,8 +460,14 @@ def input_sources(principal: Any, run: BonusRun, person: Employee) -> dict[str, 
     shown: dict[str, Any] = {}
     for name, sources in found["inputs"].items():
         kind, _, code = name.partition(":")
-        metric = metrics.get(code)
+        metric = metrics.get(code.removesuffix(COHORT))
         unit = str((metric.definition or {}).get("unit", "")) if metric else ""
+        shown_name = metric.name if metric else code
+        if code.endswith(COHORT):
+            shown_name = gettext("%(metric)s, matured cohort %(cohort)s") % {
+                "metric": shown_name,
+                "cohort": found["cohorts"].get(name, ""),
+            }
         items = []
         for source in sources:
             level, subject_id = source["level"], source["subject_id"]
@@ -485,7 +500,7 @@ def input_sources(principal: Any, run: BonusRun, person: Employee) -> dict[str, 
             )
         shown[name] = {
             "kind": "score" if name == "score" else kind,
-            "metric": metric.name if metric else code,
+            "metric": shown_name,
             "unit": unit,
             "items": items,
             "unit_name": units.get(person.unit_id, ""),
