@@ -34,7 +34,7 @@ from perflink.incentives.bonus import (
     payroll_xlsx,
     statement,
 )
-from perflink.incentives.models import BonusAdjustment, BonusRun, IncentivePlan, Link, PlanBase
+from perflink.incentives.models import BonusAdjustment, BonusPayout, BonusRun, IncentivePlan, Link, PlanBase
 from perflink.incentives.schemas import (
     AdjustmentIn,
     BonusRunIn,
@@ -44,6 +44,7 @@ from perflink.incentives.schemas import (
     LinkDetailOut,
     LinkIn,
     LinkOut,
+    PayoutOut,
     PlanBaseOut,
     PlanBasesImportOut,
     PlanBasesIn,
@@ -227,6 +228,18 @@ def start_bonus_run(request: HttpRequest, body: BonusRunIn) -> BonusRun:
         plan, body.period, actor=current_actor(), correction=body.correction, reason=body.reason
     )
     return _run(run.pk)
+
+
+@router.get(
+    "/bonus-runs/{bonus_run_id}/payouts",
+    response={200: list[PayoutOut], **errors(404)},
+    summary="A run's payout rows (per person and component; a correction's are its differences)",
+)
+@requires("bonus.view")
+@paginate(Pagination)
+def list_payouts(request: HttpRequest, bonus_run_id: int) -> QuerySet[BonusPayout]:
+    run = _run(bonus_run_id)
+    return BonusPayout.objects.filter(run=run).select_related("employee").order_by("employee_id", "id")
 
 
 @router.post(

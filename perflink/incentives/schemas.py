@@ -146,6 +146,22 @@ class BonusRunIn(Schema):
     reason: str = Field("", max_length=300, description="why (required for a correction)")
 
 
+class PayoutOut(Schema):
+    """One payout row: what a person is paid on one component (or one step to the amount), as stored in SQL."""
+
+    id: int
+    run_id: int
+    period: str
+    employee_id: int
+    employee_no: str = Field(..., alias="employee.employee_no")
+    unit_id: int | None
+    kind: str = Field(..., description="component, multipliers, limits, pool or adjustment")
+    component: str
+    label: str
+    amount: Decimal
+    status: str = Field(..., description="final, or provisional (暂估: trued up by a correction run)")
+
+
 class DiscardIn(Schema):
     reason: str = Field(..., min_length=1, max_length=300)
 

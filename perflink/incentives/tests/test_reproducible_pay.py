@@ -331,6 +331,13 @@ def test_the_api_refuses_a_second_run_for_a_published_period_and_accepts_a_corre
         f"/api/v1/bonus-runs/{made.json()['id']}/discard", {"reason": "重复"}, content_type="application/json"
     )
     assert discarded.status_code == 200 and discarded.json()["status"] == "discarded"
+    rows = client.get(f"/api/v1/bonus-runs/{published.pk}/payouts?limit=500").json()
+    accountant = [row for row in rows["items"] if row["employee_id"] == branch["accountant"].pk]
+    assert [(row["kind"], row["component"], row["status"]) for row in accountant][:2] == [
+        ("component", "own", "final"),
+        ("component", "claims", "final"),
+    ]
+    assert sum(Decimal(row["amount"]) for row in accountant) == amounts_of(published)[branch["accountant"].pk]
 
 
 def test_the_run_page_refuses_a_second_run_and_says_a_run_is_on_a_superseded_calculation(branch):

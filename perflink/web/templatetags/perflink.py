@@ -120,6 +120,7 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "bonus.publish": _("Bonus run published"),
     "bonus.adjust": _("Bonus adjusted"),
     "bonus.discard": _("Bonus run discarded"),
+    "ingest.plausibility.set": _("Plausibility rule changed"),
     "bonus.correct": _("Correction run calculated"),
     "demand.raise": _("Demand raised"),
     "demand.accept": _("Demand accepted"),
