@@ -73,7 +73,7 @@ class TemplateOut(Schema):
 
 class TemplateVersionIn(Schema):
     items: list[dict[str, Any]] = Field(
-        ..., max_length=40, description="[{metric, weight, rule, target, scope}]"
+        ..., max_length=40, description='[{metric, weight, rule, target, scope, maturity?: "cohort"}]'
     )
     season_code: str = Field("", max_length=40)
     valid_from: date | None = None

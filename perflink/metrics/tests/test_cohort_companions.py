@@ -329,3 +329,24 @@ def test_the_template_editor_saves_and_shows_an_item_on_the_matured_cohort(arriv
     assert [item.get("maturity") for item in newest.items] == ["cohort", None]
     page = admin.get(f"/metrics/templates/{hr.pk}/").content.decode()
     assert 'data-maturity="cohort"' in page
+
+
+def test_the_api_adds_a_version_scoring_the_matured_cohort_and_refuses_it_for_a_plain_metric(
+    arrivals: World,
+) -> None:
+    world = arrivals
+    admin = Client()
+    admin.force_login(world.users[Role.PERFORMANCE_ADMIN])
+    with tenant_context(world.tenant):
+        hr = Template.objects.get(code="hr_unit")
+    url = f"/api/v1/templates/{hr.pk}/versions"
+    wrong = [{**HR_ITEMS[0], "maturity": ""}, {**HR_ITEMS[1], "maturity": "cohort"}]
+
+    refused = admin.post(url, {"items": wrong, "valid_from": "2026-07-01"}, content_type="application/json")
+    added = admin.post(url, {"items": HR_ITEMS, "valid_from": "2026-07-01"}, content_type="application/json")
+
+    assert refused.status_code == 422 and refused.json()["field"] == "items[1].maturity"
+    assert added.status_code == 200
+    with tenant_context(world.tenant):
+        newest = hr.versions.order_by("-number").first()
+    assert newest.items[0]["maturity"] == "cohort" and "maturity" not in newest.items[1]
