@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 
 from perflink.analytics import maturity
+from perflink.engine.metrics.companions import COHORT_SUFFIX
 from perflink.ingest.models import (
     ClaimRecord,
     HireRecord,
@@ -75,6 +76,8 @@ def metric_values(
     frames = []
     for run in latest_runs(periods):
         values = run_frame(run, "values").filter(pl.col("level") == "unit", pl.col("value").is_not_null())
+        # Matured-cohort companions (``<code>@cohort``) are another period's cohort: not this month's value.
+        values = values.filter(~pl.col("metric").str.ends_with(COHORT_SUFFIX))
         if wanted is not None:
             values = values.filter(pl.col("metric").is_in(wanted))
         unfinished = sorted(maturity.immature_metrics(run))

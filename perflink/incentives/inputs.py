@@ -24,22 +24,23 @@ give the same inputs whenever they are resolved. Only the wording of ``N.why`` n
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Final
 
 import polars as pl
 
 from perflink.engine import run as engine_run
-from perflink.engine.periods import Period, add_months
+from perflink.engine.metrics.companions import COHORT_SUFFIX
+from perflink.engine.periods import Period
 from perflink.incentives.choices import LinkStatus
 from perflink.incentives.models import Link
+from perflink.metrics.calc import cohort_period
 from perflink.metrics.loader import with_ancestors
 from perflink.metrics.models import CalcRun, MetricDefinition
 from perflink.metrics.selectors import run_frame
 from perflink.org.models import OrgUnit
 
-COHORT: Final = "@cohort"
+COHORT: Final = COHORT_SUFFIX
 
 # Where an input's value came from, per person: the subjects whose values were used (one for ``score`` and
 # ``own:``, each linked business unit for ``linked:``, with its value; null when nothing was found).
@@ -91,16 +92,6 @@ def population(
     return population.select(pl.col("id").alias("person_id"), "unit_id")
 
 
-def cohort_months(calc: CalcRun, code: str) -> int | None:
-    """How many months before the period the matured cohort of ``code`` arrived (its window's days ÷ 30, rounded
-    up), from the definition the calculation run stored; None for a metric without a cohort window."""
-    item = (calc.rules or {}).get("metrics", {}).get(code)
-    window = (item or {}).get("definition", {}).get("window") or {}
-    if window.get("type") != "cohort" or not window.get("days"):
-        return None
-    return math.ceil(int(window["days"]) / 30)
-
-
 class Resolver:
     """Resolves a plan's inputs for a population frame (``person_id, unit_id``) from one calculation run."""
 
@@ -121,10 +112,9 @@ class Resolver:
         return self._names.get(code.removesuffix(COHORT), code)
 
     def cohort_label(self, code: str) -> str | None:
-        months = cohort_months(self.calc, code.removesuffix(COHORT))
-        if months is None:
-            return None
-        return f"{add_months(self.period.start, -months):%Y-%m} 队列"
+        """Which arrivals a ``@cohort`` value read, as the calculation run computed it ("2026-07 到岗")."""
+        cohort = cohort_period(self.calc, code)
+        return None if cohort is None else f"{cohort.label} 到岗"
 
     # --- resolution ------------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from perflink.engine import formula as formulas
 from perflink.engine.formula import FormulaError
+from perflink.engine.metrics.compute import window_bounds
 from perflink.engine.metrics.spec import MetricSpec
 from perflink.engine.periods import Period
 
@@ -22,9 +23,11 @@ __all__ = ["is_mature", "matures_on", "matures_on_all"]
 
 
 def matures_on(spec: MetricSpec, period: Period) -> dt.date:
-    """The first data date on which ``period``'s value of ``spec`` is final."""
+    """The first data date on which ``period``'s value of ``spec`` is final. A lagged cohort (a matured-cohort
+    companion, ``lag_months``) reads anchors dated months before the period: its last anchor is the last day of
+    its own window, not of the period."""
     if spec.window.type == "cohort":
-        last_anchor = period.end - dt.timedelta(days=1)
+        last_anchor = window_bounds(spec, period)[1] - dt.timedelta(days=1)
         return last_anchor + dt.timedelta(days=spec.window.days)
     return period.end
 

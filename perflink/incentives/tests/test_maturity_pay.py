@@ -202,7 +202,7 @@ def test_the_cohort_rule_pays_on_the_agents_whose_90_days_closed_in_the_period(h
     # December's agents (all 90 days passed by 10 April): 2 of 3, not March's provisional 25%.
     assert inputs["linked:new_agent_attainment_3m@cohort"] == pytest.approx(66.67, abs=0.01)
     assert not inputs["linked:new_agent_attainment_3m@cohort.provisional"]
-    assert inputs["linked:new_agent_attainment_3m@cohort.cohort"] == "2025-12 队列"
+    assert inputs["linked:new_agent_attainment_3m@cohort.cohort"] == "2025-12 到岗"
     row = stored(run, "amounts").filter(pl.col("person_id") == staff).row(0, named=True)
     assert row["attainment.provisional"] is False
     text = attainment_line(run, staff)["detail"]
