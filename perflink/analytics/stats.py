@@ -576,6 +576,7 @@ def before_after(unit: np.ndarray, value: np.ndarray, after: np.ndarray) -> Befo
         mean - crit * se,
         mean + crit * se,
         p,
+        reason_zh=f"p = {p:.3g}" + ("" if verdict is Verdict.SIGNIFICANT else f"，未低于 {ALPHA}"),
     )
 
 
