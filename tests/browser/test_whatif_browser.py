@@ -44,7 +44,7 @@ def test_a_changed_plan_is_tried_and_charted_in_chromium(live_server: Any, page:
 
     # A hand edit of the JSON: people without a score keep the whole scorecard part.
     definition = json.loads(page.input_value("#id_definition"))
-    definition["components"][0]["missing"]["factor"] = "1"
+    definition["components"][0]["missing"] = {"factor": "1"}
     page.fill("#id_definition", json.dumps(definition, ensure_ascii=False, indent=2))
     page.fill("#id_start", "2026-03")
     page.fill("#id_end", "2026-03")
