@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Final
 
 import polars as pl
+from django.db import connection
 from django.db.models import Sum
 
 from perflink.engine.incentives import Plan
@@ -128,25 +129,45 @@ def differences(new: pl.DataFrame, paid: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_payouts(run: BonusRun, rows: pl.DataFrame, units: dict[int, int | None]) -> None:
-    """Store ``rows`` as the run's payout rows (inside the caller's transaction)."""
-    BonusPayout.objects.bulk_create(
-        [
-            BonusPayout(
-                tenant_id=run.tenant_id,
-                run=run,
-                period=run.period,
-                employee_id=person_id,
-                unit_id=units.get(person_id),
-                kind=kind,
-                component=component,
-                label=label[:120],
-                amount=amount,
-                status=status,
-            )
-            for person_id, kind, component, label, amount, status in rows.iter_rows()
-        ],
-        batch_size=2000,
+    """Store ``rows`` as the run's payout rows (inside the caller's transaction): one parameterised
+    ``executemany`` (table and column names from the model), as model instances cost ~10× more per row."""
+    if rows.is_empty():
+        return
+    meta = BonusPayout._meta
+    names = [
+        "tenant_id",
+        "run_id",
+        "period",
+        "employee_id",
+        "unit_id",
+        "kind",
+        "component",
+        "label",
+        "amount",
+        "status",
+    ]
+    columns = ", ".join(
+        connection.ops.quote_name(meta.get_field(n.removesuffix("_id")).column) for n in names
     )
+    placeholders = ", ".join(["%s"] * len(names))
+    sql = f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    values = [
+        (
+            run.tenant_id,
+            run.pk,
+            run.period,
+            person_id,
+            units.get(person_id),
+            kind,
+            component,
+            label[:120],
+            amount,
+            status,
+        )
+        for person_id, kind, component, label, amount, status in rows.iter_rows()
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
 
 
 def write_adjustment_payout(entry: BonusAdjustment, unit_id: int | None) -> None:
