@@ -161,6 +161,7 @@ def _link_and_pay(labels: list[str], actor: Actor) -> None:
     from perflink.incentives.actions import do_decide_link, do_propose_link, do_save_plan
     from perflink.incentives.bonus import do_run_bonus
     from perflink.incentives.library import FINANCE_PLAN, HR_PLAN
+    from perflink.metrics.actions import do_calculate
     from perflink.metrics.models import MetricDefinition
     from perflink.org.models import OrgUnit
 
@@ -226,7 +227,6 @@ def _link_and_pay(labels: list[str], actor: Actor) -> None:
         note="DOMAIN.md 理赔-财务联动示例；理赔周期目标按本公司理赔部考核目标取 5 天",
         actor=actor,
     )
-    do_run_bonus(version.plan, labels[-1], actor=actor)
     hr_plan = do_save_plan(
         code="hr",
         name="人力资源部激励方案",
@@ -236,6 +236,10 @@ def _link_and_pay(labels: list[str], actor: Actor) -> None:
         note="DOMAIN.md §2.6：人力资源部奖金的 30% 与销售新人业绩达成挂钩；协同需求得分计入",
         actor=actor,
     )
+    # A bonus run reads the links and matured cohorts its calculation run stored: the latest month is calculated
+    # again now that the links are confirmed and the plans read their cohorts, as an administrator would.
+    do_calculate(labels[-1], actor=actor)
+    do_run_bonus(version.plan, labels[-1], actor=actor)
     do_run_bonus(hr_plan.plan, labels[-1], actor=actor)
 
 

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from perflink.accounts.access import unit_scope_q
 from perflink.core.errors import NotFound
 from perflink.incentives.choices import LinkStatus
-from perflink.incentives.models import Link
+from perflink.incentives.models import Link, PlanVersion
 from perflink.metrics.choices import RunStatus
 from perflink.metrics.models import CalcRun
 from perflink.metrics.selectors import run_frame
@@ -110,3 +110,14 @@ def _sides(link: Link) -> tuple[tuple[str, int], tuple[str, int]]:
         (link.functional_metric.code, link.functional_unit_id),
         (link.business_metric.code, link.business_unit_id),
     )
+
+
+def cohort_metrics_of_plans() -> set[str]:
+    """The metrics any version of the tenant's plans reads as a matured cohort (a component with maturity
+    ``cohort``), so that the period's calculation run computes their ``<code>@cohort`` values."""
+    codes: set[str] = set()
+    for definition in PlanVersion.objects.values_list("definition", flat=True):
+        for component in (definition or {}).get("components", []) or []:
+            if isinstance(component, dict) and component.get("maturity") == "cohort":
+                codes.add(str(component.get("source", "")).partition(":")[2])
+    return codes

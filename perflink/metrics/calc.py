@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -125,6 +125,7 @@ def _stamp(period: Period) -> str:
         targets,
         calendar_snapshot(),
         confirmed_links().rows(),
+        sorted(_read_as_cohorts()),
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
@@ -161,17 +162,42 @@ def definitions(period: Period) -> Definitions:
     return defs
 
 
+# Besides template items, who reads a metric's matured cohort (``<code>@cohort``): functions registered by the apps
+# built on this one (incentive plans with a cohort component), each returning the metric codes it reads so.
+_COHORT_READERS: list[Callable[[], Iterable[str]]] = []
+
+
+def register_cohort_reader(reader: Callable[[], Iterable[str]]) -> None:
+    """Let a higher app say which metrics it reads as matured cohorts (called from its ``AppConfig.ready``)."""
+    if reader not in _COHORT_READERS:
+        _COHORT_READERS.append(reader)
+
+
+def _read_as_cohorts() -> set[str]:
+    return {code for reader in _COHORT_READERS for code in reader()}
+
+
 def _build_definitions(period: Period) -> Definitions:
     cat = catalogue()
     rows = list(MetricDefinition.objects.filter(is_active=True).order_by("code"))
-    metrics = with_cohort_companions({m.code: parse_metric(m.code, m.definition, cat) for m in rows})
-    templates: dict[str, engine.Template] = {}
-    meta: dict[str, dict[str, Any]] = {}
+    plain = {m.code: parse_metric(m.code, m.definition, cat) for m in rows}
     seasons = list(Season.objects.filter(year__in=range(period.start.year - 1, period.end.year + 1)))
+    chosen = []
     for template in Template.objects.prefetch_related("versions").order_by("code"):
         choice = version_in_force(template, period, seasons)
-        if choice is None:
-            continue
+        if choice is not None:
+            chosen.append((template, choice))
+    # A matured cohort costs as much as its metric: computed only where a template item or a plan reads it.
+    wanted = _read_as_cohorts() | {
+        str(item["metric"])
+        for _, choice in chosen
+        for item in choice.version.items
+        if item.get("maturity") == COHORT_MATURITY
+    }
+    metrics = with_cohort_companions(plain, only=wanted)
+    templates: dict[str, engine.Template] = {}
+    meta: dict[str, dict[str, Any]] = {}
+    for template, choice in chosen:
         templates[template.code] = _template(template.code, choice.version.items, metrics)
         meta[template.code] = {
             "id": template.pk,
@@ -273,7 +299,7 @@ def definitions_from_snapshot(snapshot: Mapping[str, Any]) -> Definitions:
         code: parse_metric(code, item["definition"], cat) for code, item in snapshot["metrics"].items()
     }
     if "companions" in snapshot:
-        metrics = with_cohort_companions(metrics)
+        metrics = with_cohort_companions(metrics, only={base_code(code) for code in snapshot["companions"]})
     templates = {
         code: _template(code, meta["items"], metrics) for code, meta in snapshot["templates"].items()
     }

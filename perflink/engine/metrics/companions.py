@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Final
 
 from perflink.engine.metrics.spec import MetricSpec
@@ -56,11 +56,14 @@ def cohort_companion(spec: MetricSpec) -> MetricSpec:
     return dataclasses.replace(spec, code=companion_code(spec.code), window=window)
 
 
-def with_cohort_companions(metrics: Mapping[str, MetricSpec]) -> dict[str, MetricSpec]:
-    """``metrics`` plus the companion of every cohort metric (existing entries are kept as they are)."""
+def with_cohort_companions(
+    metrics: Mapping[str, MetricSpec], only: Collection[str] | None = None
+) -> dict[str, MetricSpec]:
+    """``metrics`` plus the companion of every cohort metric, or of those whose codes are in ``only`` (existing
+    entries are kept as they are)."""
     result = dict(metrics)
     for code, spec in metrics.items():
-        if has_companion(spec):
+        if has_companion(spec) and (only is None or code in only):
             result.setdefault(companion_code(code), cohort_companion(spec))
     return result
 

@@ -22,6 +22,7 @@ from perflink.accounts.choices import Role
 from perflink.core.context import SYSTEM, tenant_context
 from perflink.core.errors import ValidationFailed
 from perflink.ingest.models import PolicyRecord
+from perflink.metrics import calc
 from perflink.metrics.actions import (
     check_items,
     do_calculate,
@@ -74,7 +75,9 @@ def _policy(world: World, no: str, agent: str, day: str, fyp: str) -> dict[str, 
 
 
 @pytest.fixture
-def arrivals(world: World) -> World:
+def arrivals(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
+    # As if a plan read every cohort metric as a matured cohort: only then does a run compute the companions.
+    monkeypatch.setattr(calc, "_COHORT_READERS", [lambda: set(COHORT_METRICS)])
     make_scores(world)  # the library, and a March run
     with tenant_context(world.tenant, SYSTEM):
         for no, name, day in ARRIVALS:
