@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
-from django.db.models import FloatField, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import F, FloatField, Q, QuerySet, Window
+from django.db.models.functions import Cast, RowNumber
 from django.utils import timezone
 
 from perflink.core.errors import NotFound
@@ -155,20 +155,27 @@ def plausibility_overrides() -> dict[str, str]:
     return dict(PlausibilityOverride.objects.values_list("rule", "severity"))
 
 
+USUAL_SAMPLE = 1000  # stored records per group that make an outlier rule's "usual" amount
+
+
 def usual_amounts(spec: KindSpec, rule: Rule, keys: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
     """The usual amount of an outlier rule's field per group (`keys`: e.g. unit_id, or unit_id and kind): the
-    median and count of the tenant's stored records of the kind received in the rule's window. Only the
-    groups in `keys` are read; amounts come as floats (the median is a yardstick, not money paid)."""
+    median and count of the tenant's latest stored records of the kind (at most `USUAL_SAMPLE` per group)
+    received in the rule's window. Only the groups in `keys` are read; amounts come as floats (the median is a
+    yardstick, not money paid). The sample keeps a resend to a busy unit from reading its whole history back."""
     columns = group_columns(spec, rule)
     amount = spec.field(rule.field).column
     first = keys[columns[0]]
     wanted = Q(**{f"{columns[0]}__in": first.drop_nulls().unique().to_list()})
     if first.null_count():
         wanted |= Q(**{f"{columns[0]}__isnull": True})
+    latest = Window(RowNumber(), partition_by=[F(c) for c in columns], order_by=F("id").desc())
     rows = list(
         model_for(spec)
         .objects.filter(wanted, received_at__gte=now - timedelta(days=rule.window_days))
         .exclude(**{f"{amount}__isnull": True})
+        .annotate(_latest=latest)
+        .filter(_latest__lte=USUAL_SAMPLE)
         .values_list(*columns, Cast(amount, FloatField()))
     )
     schema = {c: keys.schema[c] for c in columns} | {"amount": pl.Float64}
