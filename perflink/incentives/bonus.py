@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -80,7 +79,7 @@ def resolve_inputs(plan_version: PlanVersion, calc: CalcRun, period: Period) -> 
                 ("_cohort", ".cohort"),
             )
         )
-    ).drop("unit_id")
+    )
     if not isinstance(definition.base, FixedBase):
         out = _with_bases(plan, out, period)
     return out
@@ -204,7 +203,7 @@ def do_run_bonus(
     if correction:
         assert published is not None
         rows = differences(rows, paid_so_far(published))
-    units = _units_of(calc, rows.get_column("person_id").unique().to_list())
+    units = _units_of(frame)
     with transaction.atomic():
         run = BonusRun.objects.create(
             plan=plan,
@@ -250,11 +249,12 @@ def _sum(rows: pl.DataFrame) -> Decimal:
     return Decimal(str(rows.get_column("amount").sum())) if rows.height else Decimal("0.00")
 
 
-def _units_of(calc: CalcRun, people: Sequence[int]) -> dict[int, int | None]:
-    """Each person's unit as the calculation run saw the org."""
-    employees = run_inputs(calc, ["employee"])["employee"].filter(pl.col("id").is_in(list(people)))
+def _units_of(inputs: pl.DataFrame) -> dict[int, int | None]:
+    """Each person's unit as the calculation run saw the org, from a run's resolved inputs (``unit_id``)."""
+    if "unit_id" not in inputs.columns:  # runs stored before the unit was kept with the inputs
+        return {}
     return dict(
-        zip(employees.get_column("id").to_list(), employees.get_column("unit_id").to_list(), strict=True)
+        zip(inputs.get_column("person_id").to_list(), inputs.get_column("unit_id").to_list(), strict=True)
     )
 
 
@@ -515,7 +515,8 @@ def do_adjust_bonus(
         entry = BonusAdjustment.objects.create(
             run=run, employee=employee, amount=amount, reason=reason.strip()[:300], by_label=actor.label[:150]
         )
-        write_adjustment_payout(entry, _units_of(run.calc_run, [employee.pk]).get(employee.pk))
+        unit_id = _units_of(stored(run, "inputs").filter(pl.col("person_id") == employee.pk)).get(employee.pk)
+        write_adjustment_payout(entry, unit_id if unit_id is not None else employee.unit_id)
         record_event(
             "bonus.adjust",
             run,
